@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
+import { configJsonSchema } from "./config/json-schema.js";
+import { loadConfig } from "./config/load.js";
+import { runDaemon } from "./daemon/run.js";
+
+function packageVersion(): string {
+  const text = readFileSync(new URL("../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/**
+ * Splits what commander left over into operands and config-key flags (`--http.port 9000` or
+ * `--http.port=9000`); the flags go to the config loader, which rejects unknown keys.
+ */
+export function splitArgs(args: readonly string[]): { operands: string[]; flags: string[] } {
+  const operands: string[] = [];
+  const flags: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    if (!arg.startsWith("--")) {
+      operands.push(arg);
+      continue;
+    }
+    flags.push(arg);
+    const value = args[index + 1];
+    if (!arg.includes("=") && value !== undefined && !value.startsWith("--")) {
+      flags.push(value);
+      index++;
+    }
+  }
+  return { operands, flags };
+}
+
+function fail(message: string, code: number): void {
+  process.stderr.write(`smartcam-bridge: ${message}\n`);
+  process.exitCode = code;
+}
+
+function main(argv: readonly string[]): void {
+  const program = new Command("smartcam-bridge")
+    .description("Bridges industrial smart cameras to MQTT and OPC UA")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError();
+
+  program
+    .command("run")
+    .description("run the daemon (config keys can be set as flags: --http.port 9000)")
+    .option("-c, --config <file>", "config file (YAML or JSON)")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (options: { config?: string }, command: Command) => {
+      const { operands, flags } = splitArgs(command.args);
+      if (operands.length > 0) return fail(`unexpected argument: ${operands[0]}`, EXIT_CONFIG);
+      const code = await runDaemon({ file: options.config, env: process.env, args: flags });
+      process.exit(code);
+    });
+
+  program
+    .command("check-config")
+    .description("validate a config and print the effective config with secrets redacted (exit 0 or 78)")
+    .argument("[file]", "config file (YAML or JSON)")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action((_file: unknown, _options: unknown, command: Command) => {
+      const { operands, flags } = splitArgs(command.args);
+      if (operands.length > 1) return fail(`unexpected argument: ${operands[1]}`, EXIT_CONFIG);
+      try {
+        const config = loadConfig({ file: operands[0], env: process.env, args: flags });
+        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        fail(error.message, EXIT_CONFIG);
+      }
+    });
+
+  program
+    .command("config-schema")
+    .description("print the JSON Schema of the config file")
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  program.parseAsync([...argv]).catch((error: unknown) => {
+    process.stderr.write(`smartcam-bridge: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
+
+main(process.argv);

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
+
+export interface SchemaEnvironment extends SecretEnvironment {
+  /** systemd's StateDirectory= sets STATE_DIRECTORY; it becomes the default state folder. */
+  readonly stateDirectory?: string | undefined;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * The one definition of the configuration. Types, defaults, the convict layering, the JSON Schema
+ * and the documentation of every key all come from here.
+ */
+export function buildConfigSchema(env: SchemaEnvironment = {}) {
+  const secret = () => secretSchema(env).meta({ [SECRET_META]: true });
+  return z.strictObject({
+    log: z
+      .strictObject({
+        level: z.enum(LOG_LEVELS).default("info").describe("lowest level written to the JSON log on stdout"),
+      })
+      .prefault({})
+      .describe("logging; applied on reload without a restart"),
+    http: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("serve /healthz and /metrics"),
+        host: z
+          .string()
+          .min(1)
+          .default("127.0.0.1")
+          .describe("address to bind; keep it on loopback unless needed"),
+        port: z.int().min(0).max(65535).default(9180).describe("TCP port; 0 takes any free port"),
+        metricsToken: secret()
+          .optional()
+          .describe("when set, /metrics requires 'Authorization: Bearer <token>'; /healthz stays open"),
+      })
+      .prefault({})
+      .describe("health and metrics endpoint; restarted on reload when changed"),
+    daemon: z
+      .strictObject({
+        stateDirectory: z
+          .string()
+          .min(1)
+          .default(env.stateDirectory ?? "state")
+          .describe("folder for journals and keys; defaults to $STATE_DIRECTORY under systemd"),
+        stopTimeoutMs: z
+          .int()
+          .min(100)
+          .max(300_000)
+          .default(10_000)
+          .describe("deadline for a graceful stop; after it the process exits anyway"),
+      })
+      .prefault({})
+      .describe("the supervisor itself"),
+  });
+}
+
+export type ConfigSchema = ReturnType<typeof buildConfigSchema>;
+/** The validated, frozen configuration that every component receives. */
+export type Config = DeepReadonly<z.output<ConfigSchema>>;
+/** What a user may write: every key optional where a default exists. */
+export type ConfigInput = z.input<ConfigSchema>;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends { reveal(): string }
+    ? T
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;

@@ -1,0 +1,7 @@
+import { httpServiceSpec } from "./http-service.js";
+import type { ServiceSpec } from "./service.js";
+
+/** Every service the daemon can run, in any order: the supervisor orders them by dependsOn. */
+export function serviceSpecs(): ServiceSpec[] {
+  return [httpServiceSpec];
+}
