@@ -1,0 +1,68 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI, ROOT, tempDir } from "./support/process.js";
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
+  return { code: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+describe("smartcam-bridge CLI", () => {
+  it("prints the package version", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(cli(["--version"]).stdout.trim()).toBe(version);
+  });
+
+  it("lists only the commands that exist", () => {
+    const help = cli(["--help"]).stdout;
+    for (const command of ["run", "check-config", "config-schema"]) expect(help).toContain(command);
+  });
+
+  it("check-config prints the effective config with secrets redacted and exits 0", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "token"), "tok-cli-SECRET");
+    const file = join(dir, "c.yaml");
+    writeFileSync(file, `http:\n  port: 9555\n  metricsToken: { file: ${join(dir, "token")} }\n`);
+    const { code, stdout } = cli(["check-config", file, "--log.level", "warn"], {
+      SMARTCAM_HTTP_HOST: "0.0.0.0",
+    });
+    expect(code).toBe(0);
+    const effective = JSON.parse(stdout) as { http: Record<string, unknown>; log: { level: string } };
+    expect(effective.http).toEqual({
+      enabled: true,
+      host: "0.0.0.0",
+      port: 9555,
+      metricsToken: "[redacted]",
+    });
+    expect(effective.log.level).toBe("warn");
+    expect(stdout).not.toContain("tok-cli");
+  });
+
+  it("check-config exits 78 and names the keys on a bad config", () => {
+    const file = join(tempDir(), "c.yaml");
+    writeFileSync(file, "log:\n  levle: info\n");
+    const { code, stderr, stdout } = cli(["check-config", file]);
+    expect(code).toBe(78);
+    expect(stderr).toContain("log.levle: unknown key");
+    expect(stdout).toBe("");
+  });
+
+  it("validates the shipped example and demo configs", () => {
+    for (const file of ["config/example.yaml", "config/demo.yaml"])
+      expect(cli(["check-config", file]).code).toBe(0);
+  });
+
+  it("config-schema prints a JSON Schema generated from the config schema", () => {
+    const schema = JSON.parse(execFileSync(process.execPath, [CLI, "config-schema"]).toString()) as {
+      $schema: string;
+      properties: Record<string, unknown>;
+    };
+    expect(schema.$schema).toMatch(/json-schema/);
+    expect(Object.keys(schema.properties).sort()).toEqual(["daemon", "http", "log"]);
+  });
+});
