@@ -39,38 +39,57 @@ function expectSize(kind: string, size: number, expected: number, at: number): v
   }
 }
 
-/** Decodes one value of a known kind; undefined for a kind the profile does not define. */
+const KIND_NAMES = ["", "BOOL", "INT", "FLOAT", "TEXT", "BYTES", "TIME", "RECORD", "LIST"] as const;
+
+/**
+ * Decodes one value of a known kind, as a field when a name is given (one object per field rather
+ * than a value copied into a field); undefined for a kind the profile does not define.
+ */
 function decodeValue(
   buf: Buffer,
   kind: number,
   start: number,
   size: number,
   depth: number,
-): Value | undefined {
+  name?: string,
+): Value | Field | undefined {
+  const value = rawValue(buf, kind, start, size, depth);
+  if (value === undefined) return undefined;
+  const kindName = KIND_NAMES[kind];
+  return (name === undefined ? { kind: kindName, value } : { name, kind: kindName, value }) as Value | Field;
+}
+
+function rawValue(
+  buf: Buffer,
+  kind: number,
+  start: number,
+  size: number,
+  depth: number,
+): Value["value"] | undefined {
   switch (kind) {
     case Kind.BOOL: {
       expectSize("BOOL", size, 1, start);
       const byte = buf[start];
       if (byte !== 0 && byte !== 1) throw new MalformedFrameError("bad_bool", `BOOL at ${start} is ${byte}`);
-      return { kind: "BOOL", value: byte === 1 };
+      return byte === 1;
     }
     case Kind.INT:
       expectSize("INT", size, 8, start);
-      return { kind: "INT", value: readSafeInt(buf, start) };
+      return readSafeInt(buf, start);
     case Kind.TIME:
       expectSize("TIME", size, 8, start);
-      return { kind: "TIME", value: readSafeInt(buf, start) };
+      return readSafeInt(buf, start);
     case Kind.FLOAT:
       expectSize("FLOAT", size, 8, start);
-      return { kind: "FLOAT", value: buf.readDoubleBE(start) };
+      return buf.readDoubleBE(start);
     case Kind.TEXT:
-      return { kind: "TEXT", value: decodeUtf8(buf, start, start + size, "text_not_utf8") };
+      return decodeUtf8(buf, start, start + size, "text_not_utf8");
     case Kind.BYTES:
-      return { kind: "BYTES", value: buf.subarray(start, start + size) };
+      return buf.subarray(start, start + size);
     case Kind.RECORD:
-      return { kind: "RECORD", value: decodeFields(buf, start, start + size, depth + 1, true) };
+      return decodeFields(buf, start, start + size, depth + 1, true);
     case Kind.LIST:
-      return { kind: "LIST", value: decodeItems(buf, start, start + size, depth + 1) };
+      return decodeItems(buf, start, start + size, depth + 1);
     default:
       return undefined;
   }
@@ -113,8 +132,8 @@ export function decodeFields(
       if (seen.has(name)) throw new MalformedFrameError("duplicate_name", `record holds "${name}" twice`);
       seen.add(name);
     }
-    const value = decodeValue(buf, kind, valueAt, size, depth);
-    if (value) fields.push({ name, ...value } as Field);
+    const field = decodeValue(buf, kind, valueAt, size, depth, name);
+    if (field) fields.push(field as Field);
     at = valueAt + size;
   }
   return fields;
