@@ -28,7 +28,10 @@ function decodeWhole(buf: Buffer, start: number, length: number): Frame {
   };
 }
 
-export function decodeDatagram(datagram: Uint8Array, options: { readonly maxPayload?: number } = {}): Frame {
+export function decodeDatagram(
+  datagram: Uint8Array,
+  options: { readonly maxPayload?: number | undefined } = {},
+): Frame {
   const buf = Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength);
   if (buf.length < HEADER_BYTES) {
     throw new MalformedFrameError(

@@ -68,9 +68,9 @@ export class MalformedFrameError extends Error {
 export interface FrameCodec {
   encode(frame: Frame): Buffer;
   /** A decoder for one TCP stream: feed it chunks as they arrive, split anywhere. */
-  createDecoder(options?: { readonly maxPayload?: number }): FrameDecoder;
+  createDecoder(options?: { readonly maxPayload?: number | undefined }): FrameDecoder;
   /** One UDP datagram, which must hold exactly one frame. */
-  decodeDatagram(datagram: Uint8Array, options?: { readonly maxPayload?: number }): Frame;
+  decodeDatagram(datagram: Uint8Array, options?: { readonly maxPayload?: number | undefined }): Frame;
 }
 
 export interface FrameDecoder {
