@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
 import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
 
 export interface SchemaEnvironment extends SecretEnvironment {
@@ -52,6 +53,8 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
       })
       .prefault({})
       .describe("the supervisor itself"),
+    cameras: camerasSchema(secret),
+    simulator: simulatorSchema,
   });
 }
 

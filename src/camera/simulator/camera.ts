@@ -27,12 +27,12 @@ export interface SimCameraOptions {
   readonly announce?:
     | { readonly host: string; readonly port: number; readonly intervalMs: number }
     | undefined;
-  readonly heartbeatMs?: number;
-  readonly timeoutMs?: number;
+  readonly heartbeatMs?: number | undefined;
+  readonly timeoutMs?: number | undefined;
   /** Cycles per second of each inspection while running. */
-  readonly rateHz?: number;
+  readonly rateHz?: number | undefined;
   readonly inspections?: number;
-  readonly queueCapacity?: number;
+  readonly queueCapacity?: number | undefined;
   readonly leaseMs?: number;
 }
 

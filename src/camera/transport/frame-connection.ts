@@ -45,13 +45,17 @@ export class FrameConnection {
   readonly #pending = new Map<number, Pending>();
   #nextSeq = 1;
   #closed = false;
+  /** When bytes last arrived: any traffic is a sign of life for heartbeat supervision. */
+  lastActivity: number;
 
   constructor(socket: Socket, options: FrameConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.lastActivity = options.clock.now();
     const decoder = options.codec.createDecoder({ maxPayload: options.maxPayload });
     socket.on("data", (chunk: Buffer) => {
       if (this.#closed) return;
+      this.lastActivity = this.#options.clock.now();
       let frames: Frame[];
       try {
         frames = decoder.push(chunk);

@@ -1,0 +1,206 @@
+import { toImage, toReport } from "./convert.js";
+import {
+  CONTROL_COMMANDS,
+  type CommandArgs,
+  type CommandName,
+  type CommandResult,
+  type IoPoint,
+} from "./domain.js";
+import { CameraError } from "./errors.js";
+import type { CameraSession } from "./session.js";
+import { type FieldReader, f, read } from "./wire/fields.js";
+import { MessageType } from "./wire/messages.js";
+import type { Field, Value } from "./wire/types.js";
+
+type Handler<N extends CommandName> = (
+  session: CameraSession,
+  args: CommandArgs<N>,
+) => Promise<CommandResult<N>>;
+
+async function call(session: CameraSession, method: string, args: Field[] = []): Promise<FieldReader> {
+  const fields = [f.text("method", method)];
+  if (args.length > 0) fields.push(f.record("args", args));
+  const response = await session.service("rpc").request(MessageType.CALL, fields);
+  return read(response.fields).record("result");
+}
+
+const empty = {} as Record<string, never>;
+
+function streamId(session: CameraSession, inspection: number): string {
+  const channel = session.channels.find((c) => c.config.inspection === inspection && c.connectionId);
+  if (!channel) throw new CameraError("NOT_FOUND", `no report stream open for inspection ${inspection}`);
+  return channel.connectionId;
+}
+
+function queueReports(session: CameraSession, items: readonly Value[]) {
+  const { state } = session;
+  const origin = {
+    cameraId: state.id,
+    serial: state.serial ?? state.id,
+    bootTime: state.bootTime ?? 0,
+    lossless: true,
+    recovered: true,
+  };
+  return items.flatMap((item) => (item.kind === "RECORD" ? [toReport(read(item.value), origin)] : []));
+}
+
+const HANDLERS: { [N in CommandName]: Handler<N> } = {
+  status: async (s) => {
+    const r = await call(s, "status");
+    return {
+      status: r.text("status"),
+      job: r.text("job"),
+      slot: r.int("slot"),
+      inspections: r.int("inspections"),
+      passed: r.int("passed"),
+      failed: r.int("failed"),
+    };
+  },
+  start: async (s) => (await call(s, "start"), empty),
+  stop: async (s) => (await call(s, "stop"), empty),
+  trigger: async (s, a) => ({
+    cycle: (
+      await call(s, "trigger", a.inspection === undefined ? [] : [f.int("inspection", a.inspection)])
+    ).int("cycle"),
+  }),
+  jobs: async (s) => ({
+    jobs: (await call(s, "jobs"))
+      .list("jobs")
+      .flatMap((item) =>
+        item.kind === "RECORD"
+          ? [{ slot: read(item.value).int("slot"), name: read(item.value).text("name") }]
+          : [],
+      ),
+  }),
+  selectJob: async (s, a) => (await call(s, "selectJob", [f.int("slot", a.slot)]), empty),
+  download: async (s, a) => (await call(s, "download", [f.text("file", a.file)]), empty),
+  flash: async (s) => (await call(s, "flash"), empty),
+  reboot: async (s) => (await call(s, "reboot"), empty),
+  ioList: async (s) => {
+    const response = await s.service("io").request(MessageType.IO_LIST, []);
+    const points = read(response.fields)
+      .list("points")
+      .flatMap((item): IoPoint[] => {
+        if (item.kind !== "RECORD") return [];
+        const p = read(item.value);
+        return [{ name: p.text("name"), kind: p.text("kind") as IoPoint["kind"], value: p.bool("value") }];
+      });
+    return { points };
+  },
+  ioRead: async (s, a) => ({
+    value: read((await s.service("io").request(MessageType.IO_READ, [f.text("name", a.point)])).fields).bool(
+      "value",
+    ),
+  }),
+  ioWrite: async (s, a) => (
+    await s.service("io").request(MessageType.IO_WRITE, [f.text("name", a.point), f.bool("value", a.value)]),
+    empty
+  ),
+  ioPulse: async (s, a) => (
+    await s.service("io").request(MessageType.IO_PULSE, [f.text("name", a.point), f.int("ms", a.ms)]), empty
+  ),
+  snap: async (s, a) => {
+    const response = await s
+      .service("acquire")
+      .request(MessageType.SNAP, a.snapshot === undefined ? [] : [f.text("snapshot", a.snapshot)]);
+    return { image: toImage(read(response.fields).required("image", "RECORD")) };
+  },
+  queueInfo: async (s, a) => {
+    const r = read(
+      (await s.service("queue").request(MessageType.QUEUE_INFO, [f.int("inspection", a.inspection)])).fields,
+    );
+    return { enabled: r.bool("enabled"), capacity: r.int("capacity"), count: r.int("count") };
+  },
+  queueRead: async (s, a) => {
+    const fields = [f.int("inspection", a.inspection), f.int("from", a.from ?? 0), f.int("count", a.count)];
+    return {
+      reports: queueReports(
+        s,
+        read((await s.service("queue").request(MessageType.QUEUE_READ, fields)).fields).list("reports"),
+      ),
+    };
+  },
+  queueTake: async (s, a) => ({
+    reports: queueReports(
+      s,
+      read(
+        (await s.service("queue").request(MessageType.QUEUE_TAKE, [f.int("inspection", a.inspection)]))
+          .fields,
+      ).list("reports"),
+    ),
+  }),
+  queueClear: async (s, a) => (
+    await s.service("queue").request(MessageType.QUEUE_CLEAR, [f.int("inspection", a.inspection)]), empty
+  ),
+  reportRate: async (s, a) => (
+    await s
+      .service("reportControl")
+      .request(MessageType.REPORT_RATE, [
+        f.text("connection", streamId(s, a.inspection)),
+        f.float("maxRate", a.maxRate),
+      ]),
+    empty
+  ),
+  reportAdd: async (s, a) => (
+    await s
+      .service("reportControl")
+      .request(MessageType.REPORT_ADD, [
+        f.text("connection", streamId(s, a.inspection)),
+        f.text("path", a.path),
+      ]),
+    empty
+  ),
+  reportRemove: async (s, a) => (
+    await s
+      .service("reportControl")
+      .request(MessageType.REPORT_REMOVE, [
+        f.text("connection", streamId(s, a.inspection)),
+        f.text("path", a.path),
+      ]),
+    empty
+  ),
+  reportRecords: async (s, a) => {
+    const r = read(
+      (
+        await s
+          .service("reportControl")
+          .request(MessageType.REPORT_RECORDS, [f.text("connection", streamId(s, a.inspection))])
+      ).fields,
+    );
+    return { records: r.list("records").flatMap((item) => (item.kind === "TEXT" ? [item.value] : [])) };
+  },
+  setNetwork: async (s, a) => (await s.control.setNetwork(a), empty),
+};
+
+export interface CommandPolicy {
+  readonly allowSetNetwork: boolean;
+}
+
+/**
+ * Runs a command on a session. Commands that need control take it first when the camera's policy
+ * is onDemand (and give it back after) or hold (and keep it).
+ */
+export async function runCommand<N extends CommandName>(
+  session: CameraSession,
+  name: N,
+  args: CommandArgs<N>,
+  policy: CommandPolicy,
+): Promise<CommandResult<N>> {
+  const handler = HANDLERS[name] as Handler<N> | undefined;
+  if (!handler) throw new CameraError("NOT_ALLOWED", `unknown command ${String(name)}`);
+  if (name === "setNetwork" && !policy.allowSetNetwork)
+    throw new CameraError("NOT_ALLOWED", "setNetwork is off (cameras.allowSetNetwork)");
+  if (name !== "setNetwork") session.service("rpc");
+  const control = session.options.endpoint.control;
+  if (!CONTROL_COMMANDS.has(name) || control === "never") return handler(session, args);
+  if (control === "hold") {
+    if (!session.state.inControl) await session.takeControl();
+    return handler(session, args);
+  }
+  await session.takeControl();
+  try {
+    return await handler(session, args);
+  } finally {
+    if (name !== "reboot") await session.releaseControl().catch(() => undefined);
+  }
+}

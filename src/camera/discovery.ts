@@ -1,0 +1,96 @@
+import { createSocket, type Socket } from "node:dgram";
+import type { Clock, TimerHandle } from "../lib/clock.js";
+import { toAnnounce } from "./convert.js";
+import type { Announce, CameraEvent } from "./domain.js";
+import { MessageType } from "./wire/messages.js";
+import type { FrameCodec } from "./wire/types.js";
+
+export interface DiscoveryOptions {
+  readonly codec: FrameCodec;
+  readonly clock: Clock;
+  readonly bindAddress: string;
+  readonly port: number;
+  readonly emit: (event: CameraEvent) => void;
+}
+
+interface Entry {
+  announce: Announce;
+  lastSeen: number;
+  lostTimer: TimerHandle;
+}
+
+/** What the fields of an announce say that a client cares to be told has changed. */
+const WATCHED = ["ip", "name", "status", "job", "inControl"] as const;
+
+/**
+ * Listens for ANNOUNCE datagrams and keeps a registry by serial: seen, changed (address, name,
+ * status, job, who is in control), and lost after three intervals of silence.
+ */
+export class Discovery {
+  readonly #options: DiscoveryOptions;
+  readonly #registry = new Map<string, Entry>();
+  #socket: Socket | undefined;
+  /** Datagrams that were not a valid ANNOUNCE. */
+  malformed = 0;
+
+  constructor(options: DiscoveryOptions) {
+    this.#options = options;
+  }
+
+  get cameras(): Announce[] {
+    return [...this.#registry.values()].map((entry) => entry.announce);
+  }
+
+  async start(): Promise<void> {
+    const socket = createSocket({ type: "udp4", reuseAddr: true });
+    socket.on("message", (message, remote) => this.#onMessage(message, remote.address));
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(this.#options.port, this.#options.bindAddress, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    this.#socket = socket;
+  }
+
+  stop(): void {
+    for (const entry of this.#registry.values()) this.#options.clock.clearTimeout(entry.lostTimer);
+    this.#registry.clear();
+    this.#socket?.close();
+    this.#socket = undefined;
+  }
+
+  /** Handles one datagram; public so that the registry's rules are testable without a socket. */
+  handle(message: Uint8Array): void {
+    let announce: Announce;
+    try {
+      const frame = this.#options.codec.decodeDatagram(message);
+      if (frame.type !== MessageType.ANNOUNCE) return;
+      announce = toAnnounce(frame.fields);
+    } catch {
+      this.malformed++;
+      return;
+    }
+    const { clock, emit } = this.#options;
+    const previous = this.#registry.get(announce.serial);
+    if (previous) clock.clearTimeout(previous.lostTimer);
+    // Lost after three intervals of silence, as the profile says.
+    const lostTimer = clock.setTimeout(() => {
+      this.#registry.delete(announce.serial);
+      emit({ type: "lost", serial: announce.serial });
+    }, 3 * Math.max(announce.intervalMs, 1));
+    this.#registry.set(announce.serial, { announce, lastSeen: clock.now(), lostTimer });
+    if (!previous) {
+      emit({ type: "discovered", announce });
+      return;
+    }
+    const changed = WATCHED.filter((key) => previous.announce[key] !== announce[key]);
+    if (changed.length > 0) emit({ type: "changed", announce, changed });
+  }
+
+  #onMessage(message: Buffer, _from: string): void {
+    this.handle(message);
+  }
+}

@@ -1,0 +1,5 @@
+/** The camera layer's public surface: bridges import from here and nowhere else in src/camera. */
+export type * from "./domain.js";
+export { CONTROL_COMMANDS } from "./domain.js";
+export { CameraError, type CameraErrorCode } from "./errors.js";
+export { CameraHub, type CameraHubOptions, type Keeper } from "./hub.js";

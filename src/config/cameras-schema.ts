@@ -1,0 +1,129 @@
+import { isIPv4 } from "node:net";
+import { z } from "zod";
+import type { secretSchema } from "./secret.js";
+
+type SecretField = () => ReturnType<typeof secretSchema>;
+
+const port = () => z.int().min(1).max(65535);
+
+const portOverrides = z
+  .strictObject({
+    login: port().optional(),
+    monitor: port().optional(),
+    io: port().optional(),
+    acquire: port().optional(),
+    rpc: port().optional(),
+    reports: port().optional(),
+    queue: port().optional(),
+    reportControl: port().optional(),
+  })
+  .describe(
+    "port overrides; the profile's defaults otherwise (49493, 49079, 49049, 49050, 49059, 49200, 49201, 49202)",
+  );
+
+const reportStream = z.strictObject({
+  inspection: z.int().min(0).default(0),
+  lossless: z
+    .boolean()
+    .default(true)
+    .describe("lossless: acknowledged, never skipped; lossy: rate-limited, may skip"),
+  window: z.int().min(1).max(1024).default(8).describe("lossless: reports in flight before the camera waits"),
+  maxRate: z.number().min(0).default(0).describe("lossy: reports per second at most; 0 = no limit"),
+  images: z.boolean().default(false).describe("ask for the report's images"),
+});
+
+const cameraId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "1 to 64 letters, digits, '_' or '-' (it names topics and nodes)");
+
+/** What every camera gets unless its own entry says otherwise. */
+export function cameraSettings(secret: SecretField) {
+  return {
+    user: z.string().min(1).default("admin"),
+    password: secret().optional().describe("the camera's password for LOGIN (control)"),
+    control: z
+      .enum(["never", "onDemand", "hold"])
+      .default("onDemand")
+      .describe(
+        "never: no LOGIN; onDemand: LOGIN for a command that needs control, LOGOUT after; hold: keep control",
+      ),
+    reports: z
+      .array(reportStream)
+      .default([{ inspection: 0, lossless: true, window: 8, maxRate: 0, images: false }]),
+  };
+}
+
+export function camerasSchema(secret: SecretField) {
+  const settings = cameraSettings(secret);
+  const staticCamera = z.strictObject({
+    id: cameraId.describe("stable name of the camera in topics and OPC UA, kept across renames"),
+    address: z.string().refine(isIPv4, "an IPv4 address").describe("the camera's IPv4 address"),
+    ports: portOverrides.optional(),
+    user: settings.user.optional(),
+    password: settings.password,
+    control: settings.control.optional(),
+    reports: z.array(reportStream).optional(),
+  });
+  return z
+    .strictObject({
+      static: z.array(staticCamera).default([]).describe("cameras to run whether or not they announce"),
+      discovery: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe("listen for ANNOUNCE datagrams"),
+          bindAddress: z.string().default("0.0.0.0"),
+          port: port().default(49495),
+          adopt: z
+            .strictObject({
+              namePattern: z
+                .string()
+                .refine((pattern) => {
+                  try {
+                    new RegExp(pattern);
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                }, "a regular expression")
+                .optional()
+                .describe("run announced cameras whose name matches"),
+              subnets: z
+                .array(z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/, "CIDR, as 192.168.1.0/24"))
+                .default([])
+                .describe("run announced cameras whose address is in one of these"),
+            })
+            .prefault({})
+            .describe("which announced cameras to run besides the static ones; none by default"),
+        })
+        .prefault({}),
+      defaults: z.strictObject(settings).prefault({}),
+      allowSetNetwork: z
+        .boolean()
+        .default(false)
+        .describe("allow the setNetwork command (changes a camera's IP)"),
+      requestTimeoutMs: z.int().min(100).max(120_000).default(5_000),
+      connectTimeoutMs: z.int().min(100).max(60_000).default(3_000),
+      reconnect: z
+        .strictObject({
+          initialMs: z.int().min(10).default(1_000),
+          maxMs: z.int().min(100).default(30_000),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .describe("which cameras to run and how to talk to them");
+}
+
+export const simulatorSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe("run simulated cameras inside the daemon (the demo) and bridge them"),
+    cameras: z.int().min(1).max(500).default(3),
+    seed: z.int().default(1),
+    rateHz: z.number().min(0).max(1_000).default(2).describe("inspection cycles per second per camera"),
+    host: z.string().default("127.0.0.1"),
+    basePort: port().default(51000).describe("camera i listens on basePort + 20*i and up"),
+  })
+  .prefault({})
+  .describe("embedded simulated cameras; off unless asked for");

@@ -1,0 +1,138 @@
+import { pino } from "pino";
+import { CameraHub } from "../../src/camera/hub.js";
+import type { CameraEvent } from "../../src/camera/index.js";
+import { SimulatedCamera } from "../../src/camera/simulator/camera.js";
+import { vsCodec } from "../../src/camera/wire/index.js";
+import { buildConfigSchema } from "../../src/config/schema.js";
+import { systemClock } from "../../src/lib/clock.js";
+import { seededRandom } from "../../src/lib/random.js";
+import { freePort } from "../support/process.js";
+
+export interface RigOptions {
+  readonly rateHz?: number;
+  readonly queueCapacity?: number;
+  readonly reports?: readonly Record<string, unknown>[];
+  readonly control?: "never" | "onDemand" | "hold";
+  readonly password?: string;
+  readonly cameraPassword?: string;
+  readonly discovery?: boolean;
+  readonly timeoutMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+export type Rig = Awaited<ReturnType<typeof startRig>>;
+
+/** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
+export async function startRig(options: RigOptions = {}) {
+  const ports = {
+    login: await freePort(),
+    monitor: await freePort(),
+    io: await freePort(),
+    acquire: await freePort(),
+    rpc: await freePort(),
+    reports: await freePort(),
+    queue: await freePort(),
+    reportControl: await freePort(),
+    output: await freePort(),
+    announce: await freePort(),
+  };
+  const heartbeatMs = options.heartbeatMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 300;
+  const camera = new SimulatedCamera({
+    host: "127.0.0.1",
+    ports,
+    identity: {
+      name: "line1-cam",
+      model: "VS-SIM-100",
+      serial: "SIM-0001",
+      mac: "02:00:00:00:00:01",
+      ip: "127.0.0.1",
+      version: "1.0.0-sim",
+    },
+    password: options.cameraPassword ?? "pw-camera",
+    codec: vsCodec,
+    clock: systemClock,
+    seed: 7,
+    announce: options.discovery ? { host: "127.0.0.1", port: ports.announce, intervalMs: 100 } : undefined,
+    heartbeatMs,
+    timeoutMs,
+    rateHz: options.rateHz ?? 0,
+    queueCapacity: options.queueCapacity ?? 32,
+  });
+  await camera.start();
+  const { announce: _announce, output: _output, ...cameraPorts } = ports;
+  const config = buildConfigSchema().parse({
+    cameras: {
+      static: [
+        {
+          id: "cam1",
+          address: "127.0.0.1",
+          ports: cameraPorts,
+          password: options.password ?? "pw-camera",
+          control: options.control ?? "onDemand",
+          ...(options.reports ? { reports: options.reports } : {}),
+        },
+      ],
+      discovery: { enabled: options.discovery ?? false, bindAddress: "127.0.0.1", port: ports.announce },
+      reconnect: { initialMs: 50, maxMs: 200 },
+      requestTimeoutMs: 1_000,
+      connectTimeoutMs: 1_000,
+    },
+  }).cameras;
+  const hub = new CameraHub({
+    config,
+    codec: vsCodec,
+    clock: systemClock,
+    random: seededRandom(3),
+    logger: pino({ level: process.env.RIG_LOG ?? "silent" }),
+    clientName: "rig",
+  });
+  const events: CameraEvent[] = [];
+  hub.events.subscribe((event) => events.push(event));
+  await hub.start();
+
+  async function waitFor<T extends CameraEvent>(
+    predicate: (event: CameraEvent) => event is T,
+    timeoutMs?: number,
+    after?: number,
+  ): Promise<T>;
+  async function waitFor(
+    predicate: (event: CameraEvent) => boolean,
+    timeoutMs?: number,
+    after?: number,
+  ): Promise<CameraEvent>;
+  async function waitFor(
+    predicate: (event: CameraEvent) => boolean,
+    timeoutMs = 5_000,
+    after = 0,
+  ): Promise<CameraEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = events.slice(after).find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(
+          `event not seen; last events: ${JSON.stringify(events.slice(-5).map((e) => e.type))}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  return {
+    camera,
+    hub,
+    events,
+    ports,
+    heartbeatMs,
+    timeoutMs,
+    waitFor,
+    online: (after = 0) => waitFor((e) => e.type === "online", 5_000, after),
+    reports: () => events.flatMap((e) => (e.type === "report" ? [e.report] : [])),
+    async stop() {
+      await hub.stop();
+      await camera.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
