@@ -232,12 +232,20 @@ export class CameraSession {
 
   readonly #pendingTimers = new Set<TimerHandle>();
 
-  /** Keeps the boot time stable across reconnects: a new estimate within 5 s is the same boot. */
+  /**
+   * Keeps the boot time, part of every report id, stable across reconnects: an estimate within a
+   * second of the last one is the same boot (the estimate only moves by network latency); a larger
+   * step means the camera restarted.
+   */
   #bootTime(estimate: number): number {
     const known = this.#state.bootTime;
-    if (known !== undefined && Math.abs(estimate - known) < 5_000) return known;
+    const previous = this.#bootEstimate;
+    this.#bootEstimate = estimate;
+    if (known !== undefined && previous !== undefined && Math.abs(estimate - previous) < 1_000) return known;
     return Math.round(estimate / 1_000) * 1_000;
   }
+
+  #bootEstimate: number | undefined;
 
   #startHeartbeat(live: Live, heartbeatMs: number, timeoutMs: number): void {
     const { clock } = this.options;
