@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { runSimulator } from "./camera/simulator/command.js";
+import { parseSimulateOptions } from "./camera/simulator/options.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
 import { configJsonSchema } from "./config/json-schema.js";
 import { loadConfig } from "./config/load.js";
+import { createLogger } from "./daemon/logger.js";
 import { runDaemon } from "./daemon/run.js";
 
 function packageVersion(): string {
@@ -74,6 +77,23 @@ function main(argv: readonly string[]): void {
         if (!(error instanceof ConfigError)) throw error;
         fail(error.message, EXIT_CONFIG);
       }
+    });
+
+  program
+    .command("simulate")
+    .description("run simulated cameras that speak the camera wire profile on loopback")
+    .option("--cameras <n>", "how many", "3")
+    .option("--seed <n>", "seed: the same seed gives the same cameras and data", "1")
+    .option("--rate <hz>", "inspection cycles per second per camera", "2")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--base-port <port>", "camera i listens on base-port + 20*i and the next 8 ports", "51000")
+    .option("--password <password>", "what the cameras accept for LOGIN", "simulator")
+    .option("--announce <host:port>", "where to send ANNOUNCE datagrams", "127.0.0.1:49495")
+    .option("--no-announce", "send no announces")
+    .action(async (options: Record<string, string | false>) => {
+      const parsed = parseSimulateOptions(options);
+      if (typeof parsed === "string") return fail(parsed, EXIT_CONFIG);
+      process.exit(await runSimulator(parsed, createLogger("info")));
     });
 
   program

@@ -26,6 +26,12 @@ async function call(session: CameraSession, method: string, args: Field[] = []):
 
 const empty = {} as Record<string, never>;
 
+/** For commands whose answer carries nothing: waits for it, then returns the empty result. */
+async function done(request: Promise<unknown>): Promise<Record<string, never>> {
+  await request;
+  return empty;
+}
+
 function streamId(session: CameraSession, inspection: number): string {
   const channel = session.channels.find((c) => c.config.inspection === inspection && c.connectionId);
   if (!channel) throw new CameraError("NOT_FOUND", `no report stream open for inspection ${inspection}`);
@@ -56,8 +62,8 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
       failed: r.int("failed"),
     };
   },
-  start: async (s) => (await call(s, "start"), empty),
-  stop: async (s) => (await call(s, "stop"), empty),
+  start: (s) => done(call(s, "start")),
+  stop: (s) => done(call(s, "stop")),
   trigger: async (s, a) => ({
     cycle: (
       await call(s, "trigger", a.inspection === undefined ? [] : [f.int("inspection", a.inspection)])
@@ -72,10 +78,10 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
           : [],
       ),
   }),
-  selectJob: async (s, a) => (await call(s, "selectJob", [f.int("slot", a.slot)]), empty),
-  download: async (s, a) => (await call(s, "download", [f.text("file", a.file)]), empty),
-  flash: async (s) => (await call(s, "flash"), empty),
-  reboot: async (s) => (await call(s, "reboot"), empty),
+  selectJob: (s, a) => done(call(s, "selectJob", [f.int("slot", a.slot)])),
+  download: (s, a) => done(call(s, "download", [f.text("file", a.file)])),
+  flash: (s) => done(call(s, "flash")),
+  reboot: (s) => done(call(s, "reboot")),
   ioList: async (s) => {
     const response = await s.service("io").request(MessageType.IO_LIST, []);
     const points = read(response.fields)
@@ -92,13 +98,10 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
       "value",
     ),
   }),
-  ioWrite: async (s, a) => (
-    await s.service("io").request(MessageType.IO_WRITE, [f.text("name", a.point), f.bool("value", a.value)]),
-    empty
-  ),
-  ioPulse: async (s, a) => (
-    await s.service("io").request(MessageType.IO_PULSE, [f.text("name", a.point), f.int("ms", a.ms)]), empty
-  ),
+  ioWrite: (s, a) =>
+    done(s.service("io").request(MessageType.IO_WRITE, [f.text("name", a.point), f.bool("value", a.value)])),
+  ioPulse: (s, a) =>
+    done(s.service("io").request(MessageType.IO_PULSE, [f.text("name", a.point), f.int("ms", a.ms)])),
   snap: async (s, a) => {
     const response = await s
       .service("acquire")
@@ -129,36 +132,35 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
       ).list("reports"),
     ),
   }),
-  queueClear: async (s, a) => (
-    await s.service("queue").request(MessageType.QUEUE_CLEAR, [f.int("inspection", a.inspection)]), empty
-  ),
-  reportRate: async (s, a) => (
-    await s
-      .service("reportControl")
-      .request(MessageType.REPORT_RATE, [
-        f.text("connection", streamId(s, a.inspection)),
-        f.float("maxRate", a.maxRate),
-      ]),
-    empty
-  ),
-  reportAdd: async (s, a) => (
-    await s
-      .service("reportControl")
-      .request(MessageType.REPORT_ADD, [
-        f.text("connection", streamId(s, a.inspection)),
-        f.text("path", a.path),
-      ]),
-    empty
-  ),
-  reportRemove: async (s, a) => (
-    await s
-      .service("reportControl")
-      .request(MessageType.REPORT_REMOVE, [
-        f.text("connection", streamId(s, a.inspection)),
-        f.text("path", a.path),
-      ]),
-    empty
-  ),
+  queueClear: (s, a) =>
+    done(s.service("queue").request(MessageType.QUEUE_CLEAR, [f.int("inspection", a.inspection)])),
+  reportRate: (s, a) =>
+    done(
+      s
+        .service("reportControl")
+        .request(MessageType.REPORT_RATE, [
+          f.text("connection", streamId(s, a.inspection)),
+          f.float("maxRate", a.maxRate),
+        ]),
+    ),
+  reportAdd: (s, a) =>
+    done(
+      s
+        .service("reportControl")
+        .request(MessageType.REPORT_ADD, [
+          f.text("connection", streamId(s, a.inspection)),
+          f.text("path", a.path),
+        ]),
+    ),
+  reportRemove: (s, a) =>
+    done(
+      s
+        .service("reportControl")
+        .request(MessageType.REPORT_REMOVE, [
+          f.text("connection", streamId(s, a.inspection)),
+          f.text("path", a.path),
+        ]),
+    ),
   reportRecords: async (s, a) => {
     const r = read(
       (
@@ -169,7 +171,7 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
     );
     return { records: r.list("records").flatMap((item) => (item.kind === "TEXT" ? [item.value] : [])) };
   },
-  setNetwork: async (s, a) => (await s.control.setNetwork(a), empty),
+  setNetwork: (s, a) => done(s.control.setNetwork(a)),
 };
 
 export interface CommandPolicy {

@@ -91,6 +91,7 @@ export class CameraHub {
       await this.#add({
         id: camera.id,
         address: camera.address,
+        serial: camera.serial,
         ports: withOverrides(camera.ports ?? {}),
         user: camera.user ?? settings.user,
         password: camera.password ?? settings.password,

@@ -16,6 +16,8 @@ const SERVICES: readonly ServiceName[] = ["io", "acquire", "rpc", "queue", "repo
 export interface CameraEndpoint {
   readonly id: string;
   readonly address: string;
+  /** Known ahead of the announce (simulated cameras, configured serials): fixes report ids at once. */
+  readonly serial?: string | undefined;
   readonly ports: Ports;
   readonly user: string;
   readonly password: { reveal(): string } | undefined;
@@ -79,6 +81,7 @@ export class CameraSession {
     this.#state = {
       id: endpoint.id,
       address: endpoint.address,
+      serial: endpoint.serial,
       availability: "connecting",
       status: "unknown",
       job: "",

@@ -58,6 +58,11 @@ export function camerasSchema(secret: SecretField) {
   const staticCamera = z.strictObject({
     id: cameraId.describe("stable name of the camera in topics and OPC UA, kept across renames"),
     address: z.string().refine(isIPv4, "an IPv4 address").describe("the camera's IPv4 address"),
+    serial: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("the camera's serial, when known: matches its announces and fixes report ids"),
     ports: portOverrides.optional(),
     user: settings.user.optional(),
     password: settings.password,
@@ -124,6 +129,11 @@ export const simulatorSchema = z
     rateHz: z.number().min(0).max(1_000).default(2).describe("inspection cycles per second per camera"),
     host: z.string().default("127.0.0.1"),
     basePort: port().default(51000).describe("camera i listens on basePort + 20*i and up"),
+    password: z
+      .string()
+      .min(1)
+      .default("simulator")
+      .describe("what the simulated cameras accept for LOGIN; not a secret"),
   })
   .prefault({})
   .describe("embedded simulated cameras; off unless asked for");

@@ -1,7 +1,8 @@
+import { camerasServiceSpec, simulatorServiceSpec } from "./camera-services.js";
 import { httpServiceSpec } from "./http-service.js";
 import type { ServiceSpec } from "./service.js";
 
 /** Every service the daemon can run, in any order: the supervisor orders them by dependsOn. */
 export function serviceSpecs(): ServiceSpec[] {
-  return [httpServiceSpec];
+  return [httpServiceSpec, simulatorServiceSpec, camerasServiceSpec];
 }

@@ -164,8 +164,37 @@ describe("configJsonSchema", () => {
       properties: Record<string, { properties: Record<string, { default?: unknown; description?: string }> }>;
     };
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties).sort()).toEqual(["daemon", "http", "log"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(["cameras", "daemon", "http", "log", "simulator"]);
     expect(schema.properties.http?.properties.port?.default).toBe(9180);
     expect(schema.properties.http?.properties.metricsToken?.description).toMatch(/Bearer/);
+  });
+});
+
+describe("the cameras section", () => {
+  it("takes static cameras with secrets, and names a bad entry by its index", () => {
+    const secretFile = write("cam-pw", "pw-cam\n");
+    const file = write(
+      "c.yaml",
+      `cameras:\n  static:\n    - id: line1\n      address: 10.0.0.5\n      password: { file: ${secretFile} }\n    - id: "bad id"\n      address: not-an-ip\n      control: sometimes\n`,
+    );
+    const issues = issuesOf(() => loadConfig({ file, env: {} }));
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      "cameras.static.1.address",
+      "cameras.static.1.control",
+      "cameras.static.1.id",
+    ]);
+    const good = write(
+      "g.yaml",
+      `cameras:\n  static:\n    - id: line1\n      address: 10.0.0.5\n      password: { file: ${secretFile} }\n`,
+    );
+    const config = loadConfig({ file: good, env: {} });
+    expect(config.cameras.static[0]?.password?.reveal()).toBe("pw-cam");
+    expect(JSON.stringify(config)).not.toContain("pw-cam");
+  });
+
+  it("takes the default camera password from SMARTCAM_CAMERAS_DEFAULTS_PASSWORD_FILE", () => {
+    const secretFile = write("cam-pw", "pw-default");
+    const config = loadConfig({ env: { SMARTCAM_CAMERAS_DEFAULTS_PASSWORD_FILE: secretFile } });
+    expect(config.cameras.defaults.password?.reveal()).toBe("pw-default");
   });
 });

@@ -35,20 +35,36 @@ describe("the daemon process", () => {
   it("runs the README's demo config, answers /healthz, notifies READY and stops on SIGTERM within the deadline", async () => {
     const port = await freePort();
     const notify = notifySocket();
-    const daemon = start(["run", "--config", join(ROOT, "config/demo.yaml"), "--http.port", String(port)], {
-      NOTIFY_SOCKET: notify.path,
-    });
+    // Below the ephemeral range, so that no other test's free port can take it.
+    const basePort = 20_000 + Math.floor(Math.random() * 10_000);
+    const daemon = start(
+      [
+        "run",
+        "--config",
+        join(ROOT, "config/demo.yaml"),
+        "--http.port",
+        String(port),
+        "--simulator.basePort",
+        String(basePort),
+      ],
+      { NOTIFY_SOCKET: notify.path },
+    );
     await notify.waitFor("READY", "1");
-    expect(notify.received.find((n) => n.fields.READY)?.fields.STATUS).toBe("running");
+    await notify.waitFor("STATUS", "running: 3 cameras, 3 online");
     const health = await healthz(port);
     expect(health.status).toBe(200);
     expect(health.body).toEqual({
       healthy: true,
-      services: { http: { healthy: true, detail: `listening on 127.0.0.1:${port}` } },
+      services: {
+        http: { healthy: true, detail: `listening on 127.0.0.1:${port}` },
+        simulator: { healthy: true, detail: "3 simulated cameras" },
+        cameras: { healthy: true, detail: "3 cameras, 3 online" },
+      },
     });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toContain("process_resident_memory_bytes");
     expect(metrics).toContain('smartcam_service_healthy{service="http"} 1');
+    expect(metrics).toContain('smartcam_cameras{availability="online"} 3');
 
     const stopAt = Date.now();
     daemon.child.kill("SIGTERM");
