@@ -108,6 +108,8 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
       .request(MessageType.SNAP, a.snapshot === undefined ? [] : [f.text("snapshot", a.snapshot)]);
     return { image: toImage(read(response.fields).required("image", "RECORD")) };
   },
+  liveStart: (s, a) => done(s.service("acquire").request(MessageType.LIVE_START, [f.float("fps", a.fps)])),
+  liveStop: (s) => done(s.service("acquire").request(MessageType.LIVE_STOP, [])),
   queueInfo: async (s, a) => {
     const r = read(
       (await s.service("queue").request(MessageType.QUEUE_INFO, [f.int("inspection", a.inspection)])).fields,

@@ -165,6 +165,9 @@ export interface CommandMap {
   ioWrite: { args: { point: string; value: boolean }; result: Record<string, never> };
   ioPulse: { args: { point: string; ms: number }; result: Record<string, never> };
   snap: { args: { snapshot?: string }; result: { image: CameraImage } };
+  /** Live images arrive as image events with source "live" until liveStop. */
+  liveStart: { args: { fps: number }; result: Record<string, never> };
+  liveStop: { args: Record<string, never>; result: Record<string, never> };
   queueInfo: { args: { inspection: number }; result: QueueInfo };
   queueRead: { args: { inspection: number; from?: number; count: number }; result: { reports: Report[] } };
   queueTake: { args: { inspection: number }; result: { reports: Report[] } };

@@ -18,6 +18,7 @@ export interface RigOptions {
   readonly discovery?: boolean;
   readonly timeoutMs?: number;
   readonly heartbeatMs?: number;
+  readonly allowSetNetwork?: boolean;
 }
 
 export type Rig = Awaited<ReturnType<typeof startRig>>;
@@ -77,6 +78,7 @@ export async function startRig(options: RigOptions = {}) {
       reconnect: { initialMs: 50, maxMs: 200 },
       requestTimeoutMs: 1_000,
       connectTimeoutMs: 1_000,
+      allowSetNetwork: options.allowSetNetwork ?? false,
     },
   }).cameras;
   const hub = new CameraHub({
