@@ -127,9 +127,10 @@ describe("drops", () => {
     rig.camera.freeze();
     await rig.waitFor((e) => e.type === "offline", 2_000);
     const took = Date.now() - frozenAt;
-    expect(took).toBeGreaterThanOrEqual(400);
-    // timeoutMs + one heartbeat, plus scheduling slack on a shared machine.
-    expect(took).toBeLessThanOrEqual(400 + 100 + 150);
+    // Silence counts from the last frame heard, up to one heartbeat before the freeze.
+    expect(took).toBeGreaterThanOrEqual(400 - 100);
+    // The requirement: within timeoutMs plus one heartbeat, plus scheduling slack on a shared machine.
+    expect(took).toBeLessThanOrEqual(400 + 100 + 250);
     const mark = rig.events.length;
     rig.camera.resume();
     await rig.online(mark);
