@@ -8,7 +8,7 @@ import { vsCodec } from "../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../src/config/schema.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
-import { freePort } from "../support/process.js";
+import { freeUdpPort } from "../support/process.js";
 import { type Rig, sleep, startRig } from "./rig.js";
 
 let rig: Rig | undefined;
@@ -78,7 +78,7 @@ describe("the simulator's formatted output", () => {
 
 describe("adoption of announced cameras", () => {
   it("runs an announced camera whose name matches the pattern, and ignores one that does not", async () => {
-    const announcePort = await freePort();
+    const announcePort = await freeUdpPort();
     const cameras: SimulatedCamera[] = [];
     for (const [name, serial] of [
       ["line7-cam", "SIM-A"],

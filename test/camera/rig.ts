@@ -6,7 +6,7 @@ import { vsCodec } from "../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../src/config/schema.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
-import { freePort } from "../support/process.js";
+import { freePort, freeUdpPort } from "../support/process.js";
 
 export interface RigOptions {
   readonly rateHz?: number;
@@ -26,7 +26,7 @@ export type Rig = Awaited<ReturnType<typeof startRig>>;
 /** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
 export async function startRig(options: RigOptions = {}) {
   const ports = {
-    login: await freePort(),
+    login: await freeUdpPort(),
     monitor: await freePort(),
     io: await freePort(),
     acquire: await freePort(),
@@ -35,7 +35,7 @@ export async function startRig(options: RigOptions = {}) {
     queue: await freePort(),
     reportControl: await freePort(),
     output: await freePort(),
-    announce: await freePort(),
+    announce: await freeUdpPort(),
   };
   const heartbeatMs = options.heartbeatMs ?? 100;
   const timeoutMs = options.timeoutMs ?? 300;
