@@ -38,6 +38,13 @@ function streamId(session: CameraSession, inspection: number): string {
   return channel.connectionId;
 }
 
+/** A report-control request about the stream open for an inspection. */
+function onStream(session: CameraSession, type: number, inspection: number, fields: Field[]) {
+  return session
+    .service("reportControl")
+    .request(type, [f.text("connection", streamId(session, inspection)), ...fields]);
+}
+
 function queueReports(session: CameraSession, items: readonly Value[]) {
   const { state } = session;
   const origin = {
@@ -137,40 +144,12 @@ const HANDLERS: { [N in CommandName]: Handler<N> } = {
   queueClear: (s, a) =>
     done(s.service("queue").request(MessageType.QUEUE_CLEAR, [f.int("inspection", a.inspection)])),
   reportRate: (s, a) =>
-    done(
-      s
-        .service("reportControl")
-        .request(MessageType.REPORT_RATE, [
-          f.text("connection", streamId(s, a.inspection)),
-          f.float("maxRate", a.maxRate),
-        ]),
-    ),
-  reportAdd: (s, a) =>
-    done(
-      s
-        .service("reportControl")
-        .request(MessageType.REPORT_ADD, [
-          f.text("connection", streamId(s, a.inspection)),
-          f.text("path", a.path),
-        ]),
-    ),
+    done(onStream(s, MessageType.REPORT_RATE, a.inspection, [f.float("maxRate", a.maxRate)])),
+  reportAdd: (s, a) => done(onStream(s, MessageType.REPORT_ADD, a.inspection, [f.text("path", a.path)])),
   reportRemove: (s, a) =>
-    done(
-      s
-        .service("reportControl")
-        .request(MessageType.REPORT_REMOVE, [
-          f.text("connection", streamId(s, a.inspection)),
-          f.text("path", a.path),
-        ]),
-    ),
+    done(onStream(s, MessageType.REPORT_REMOVE, a.inspection, [f.text("path", a.path)])),
   reportRecords: async (s, a) => {
-    const r = read(
-      (
-        await s
-          .service("reportControl")
-          .request(MessageType.REPORT_RECORDS, [f.text("connection", streamId(s, a.inspection))])
-      ).fields,
-    );
+    const r = read((await onStream(s, MessageType.REPORT_RECORDS, a.inspection, [])).fields);
     return { records: r.list("records").flatMap((item) => (item.kind === "TEXT" ? [item.value] : [])) };
   },
   setNetwork: (s, a) => done(s.control.setNetwork(a)),

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CameraHub } from "../../src/camera/hub.js";
 import type { CameraEvent } from "../../src/camera/index.js";
 import { SimulatedCamera } from "../../src/camera/simulator/camera.js";
-import { vsCodec } from "../../src/camera/wire/index.js";
+import { DEFAULT_PORTS, vsCodec } from "../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../src/config/schema.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
@@ -84,18 +84,7 @@ describe("adoption of announced cameras", () => {
       ["line7-cam", "SIM-A"],
       ["office-cam", "SIM-B"],
     ] as const) {
-      const ports = {
-        login: 49493,
-        monitor: 49079,
-        io: 49049,
-        acquire: 49050,
-        rpc: 49059,
-        reports: 49200,
-        queue: 49201,
-        reportControl: 49202,
-        output: 49211,
-        announce: announcePort,
-      };
+      const ports = { ...DEFAULT_PORTS, output: 49211, announce: announcePort };
       // Adopted cameras are reached on the profile's default ports: each sim gets its own 127.0.0.x.
       const host = name === "line7-cam" ? "127.0.0.7" : "127.0.0.8";
       const camera = new SimulatedCamera({
