@@ -33,7 +33,7 @@ describe("report streams", () => {
     // ran freely before the stream opened; nobody was listening for those cycles.)
     const first = rig.reports()[0]?.cycle ?? 0;
     expect(cycles(rig.reports())).toEqual([first, first + 1, first + 2, first + 3]);
-    expect(rig.camera.services.stalls).toBeGreaterThan(5);
+    expect(rig.camera.services.reporting.stalls).toBeGreaterThan(5);
     expect(rig.camera.inspections[0]?.cycle).toBe(first + 3);
     held = false;
     release();

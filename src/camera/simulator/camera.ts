@@ -1,4 +1,3 @@
-import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
 import { type Random, seededRandom } from "../../lib/random.js";
@@ -8,8 +7,10 @@ import { EVENT_TYPES, MessageType, type Ports } from "../wire/messages.js";
 import { type Field, Flags, type Frame, type FrameCodec } from "../wire/types.js";
 import { SimControl } from "./control.js";
 import { defaultIo, Inspection, JOBS, type SimIdentity, type SimIoPoint } from "./model.js";
-import { type ReportStream, SimServices } from "./services.js";
+import type { ReportStream } from "./reporting.js";
+import { SimServices } from "./services.js";
 import { plainAddress, SimError } from "./sim-error.js";
+import { SimUdp } from "./udp.js";
 
 export type SimPorts = Ports & { readonly output: number };
 export type ServicePort = "io" | "acquire" | "rpc" | "reports" | "queue" | "reportControl";
@@ -73,8 +74,7 @@ export class SimulatedCamera {
   readonly #servers: Server[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #outputClients = new Set<Socket>();
-  #udp: UdpSocket | undefined;
-  #announcer: UdpSocket | undefined;
+  readonly #udp: SimUdp;
   readonly #timers = new Set<TimerHandle>();
   #nextToken = 1;
 
@@ -93,6 +93,7 @@ export class SimulatedCamera {
       [...this.sessions.values()].some((s) => s.address === address),
     );
     this.services = new SimServices(this);
+    this.#udp = new SimUdp(this);
   }
 
   get heartbeatMs(): number {
@@ -108,7 +109,7 @@ export class SimulatedCamera {
   }
 
   async start(): Promise<void> {
-    const { ports, host } = this.options;
+    const { ports } = this.options;
     await this.#listen(ports.monitor, (socket) => this.#acceptMonitor(socket));
     for (const port of SERVICE_PORTS)
       await this.#listen(ports[port], (socket) => this.#acceptService(socket, port));
@@ -117,17 +118,14 @@ export class SimulatedCamera {
       socket.on("close", () => this.#outputClients.delete(socket));
       socket.on("data", () => undefined);
     });
-    this.#udp = createSocket("udp4");
-    this.#udp.on("message", (message, remote) => this.#onDatagram(message, remote.address, remote.port));
-    await new Promise<void>((resolve) => this.#udp?.bind(ports.login, host, resolve));
+    await this.#udp.start();
     this.every(this.heartbeatMs, () => this.#heartbeat());
     const rate = this.options.rateHz ?? 2;
-    if (rate > 0) this.every(1_000 / rate, () => this.services.tick());
+    if (rate > 0) this.every(1_000 / rate, () => this.services.reporting.tick());
     const announce = this.options.announce;
     if (announce) {
-      this.#announcer = createSocket("udp4");
-      this.every(announce.intervalMs, () => this.#announce());
-      this.#announce();
+      this.every(announce.intervalMs, () => this.#udp.announce());
+      this.#udp.announce();
     }
   }
 
@@ -137,10 +135,7 @@ export class SimulatedCamera {
     this.services.stopAll();
     for (const socket of this.#sockets) socket.destroy();
     for (const socket of this.#outputClients) socket.destroy();
-    this.#udp?.close();
-    this.#announcer?.close();
-    this.#udp = undefined;
-    this.#announcer = undefined;
+    this.#udp.stop();
     await Promise.all(this.#servers.map((server) => new Promise((resolve) => server.close(resolve))));
     this.#servers.length = 0;
   }
@@ -224,7 +219,8 @@ export class SimulatedCamera {
     const state = this.connections.get(conn);
     if (!state) return;
     if (EVENT_TYPES.has(frame.type)) {
-      if (frame.type === MessageType.REPORT_ACK && state.port === "reports") this.services.ack(frame);
+      if (frame.type === MessageType.REPORT_ACK && state.port === "reports")
+        this.services.reporting.ack(frame);
       return;
     }
     this.respond(
@@ -296,60 +292,6 @@ export class SimulatedCamera {
         fields: [f.int("uptimeMs", now - this.bootTime), f.text("status", this.status)],
       });
     }
-  }
-
-  #onDatagram(message: Buffer, address: string, port: number): void {
-    if (this.frozen) return;
-    let frame: Frame;
-    try {
-      frame = this.options.codec.decodeDatagram(message);
-    } catch {
-      return;
-    }
-    if (EVENT_TYPES.has(frame.type)) return;
-    const reply = (response: Frame) => this.#udp?.send(this.options.codec.encode(response), port, address);
-    this.respond(reply, frame, () => {
-      if (frame.type !== MessageType.SET_NETWORK) return this.control.handle(frame, address);
-      if (!this.control.inControl(address)) throw new SimError("NOT_IN_CONTROL", "SET_NETWORK needs control");
-      const name = frame.fields.find((field) => field.name === "name");
-      if (name?.kind === "TEXT") this.identity.name = name.value;
-      return [];
-    });
-  }
-
-  announceFields(): Field[] {
-    const totals = this.inspections.reduce(
-      (sum, i) => ({ p: sum.p + i.passedCount, f: sum.f + i.failedCount }),
-      { p: 0, f: 0 },
-    );
-    return [
-      f.text("name", this.identity.name),
-      f.text("model", this.identity.model),
-      f.text("serial", this.identity.serial),
-      f.text("mac", this.identity.mac),
-      f.text("ip", this.identity.ip),
-      f.text("inControl", this.control.holder()),
-      f.text("status", this.status),
-      f.text("job", this.job),
-      f.text("version", this.identity.version),
-      f.int("uptimeMs", this.clock.now() - this.bootTime),
-      f.int("inspections", totals.p + totals.f),
-      f.int("passed", totals.p),
-      f.int("failed", totals.f),
-      f.int("intervalMs", this.options.announce?.intervalMs ?? 1_000),
-    ];
-  }
-
-  #announce(): void {
-    const target = this.options.announce;
-    if (this.frozen || !target || !this.#announcer) return;
-    const frame = this.options.codec.encode({
-      type: MessageType.ANNOUNCE,
-      flags: 0,
-      seq: 0,
-      fields: this.announceFields(),
-    });
-    this.#announcer.send(frame, target.port, target.host);
   }
 
   writeOutput(line: string): void {

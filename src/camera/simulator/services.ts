@@ -4,23 +4,9 @@ import { f, read } from "../wire/fields.js";
 import { MessageType } from "../wire/messages.js";
 import type { Field, Frame, Value } from "../wire/types.js";
 import type { ServicePort, SimConnection, SimulatedCamera } from "./camera.js";
-import { DATUM_PATHS, JOBS, makeImage, outputLine, reportFields, type SimReport } from "./model.js";
+import { DATUM_PATHS, JOBS, makeImage, reportFields, type SimReport } from "./model.js";
+import { SimReporting } from "./reporting.js";
 import { SimError } from "./sim-error.js";
-
-export interface ReportStream {
-  readonly id: string;
-  readonly conn: FrameConnection;
-  readonly inspection: number;
-  readonly lossless: boolean;
-  readonly window: number;
-  maxRate: number;
-  readonly images: boolean;
-  readonly records: Set<string>;
-  lastSent: number;
-  acked: number;
-  dropped: number;
-  lastSentAt: number;
-}
 
 const SERVED: Record<ServicePort, readonly number[]> = {
   io: [
@@ -50,13 +36,11 @@ export class SimServices {
   readonly #subscriptions = new Map<FrameConnection, ReadonlySet<string> | "all">();
   readonly #live = new Map<FrameConnection, TimerHandle>();
   readonly #pulses = new Set<TimerHandle>();
-  readonly #triggers: number[] = [];
-  #nextStream = 1;
-  /** Cycles that could not run because a lossless window was full. */
-  stalls = 0;
+  readonly reporting: SimReporting;
 
   constructor(camera: SimulatedCamera) {
     this.#camera = camera;
+    this.reporting = new SimReporting(camera, (name, value) => this.setIo(name, value));
   }
 
   handle(state: SimConnection, conn: FrameConnection, frame: Frame): Field[] {
@@ -135,25 +119,25 @@ export class SimServices {
       case MessageType.CALL:
         return this.#call(state, fields.text("method"), read(fields.optional("args", "RECORD") ?? []));
       case MessageType.REPORT_OPEN:
-        return this.#open(conn, fields);
+        return this.reporting.open(conn, fields);
       case MessageType.REPORT_RATE:
-        this.#stream(state, fields.text("connection")).maxRate = fields.float("maxRate");
+        this.reporting.stream(state, fields.text("connection")).maxRate = fields.float("maxRate");
         return [];
       case MessageType.REPORT_ADD: {
         const path = fields.text("path");
         if (!(DATUM_PATHS as readonly string[]).includes(path))
           throw new SimError("NOT_FOUND", `no datum ${path}`);
-        this.#stream(state, fields.text("connection")).records.add(path);
+        this.reporting.stream(state, fields.text("connection")).records.add(path);
         return [];
       }
       case MessageType.REPORT_REMOVE:
-        this.#stream(state, fields.text("connection")).records.delete(fields.text("path"));
+        this.reporting.stream(state, fields.text("connection")).records.delete(fields.text("path"));
         return [];
       case MessageType.REPORT_RECORDS:
         return [
           f.list(
             "records",
-            [...this.#stream(state, fields.text("connection")).records].map(
+            [...this.reporting.stream(state, fields.text("connection")).records].map(
               (r): Value => ({ kind: "TEXT", value: r }),
             ),
           ),
@@ -215,15 +199,8 @@ export class SimServices {
       case "stop":
         cam.status = method === "start" ? "running" : "stopped";
         return result([]);
-      case "trigger": {
-        const id = args.optional("inspection", "INT") ?? 0;
-        const inspection = cam.inspections[id];
-        if (!inspection) throw new SimError("NOT_FOUND", "no such inspection");
-        this.#triggers[id] = (this.#triggers[id] ?? 0) + 1;
-        const cycle = inspection.cycle + (this.#triggers[id] ?? 0);
-        queueMicrotask(() => this.#drainTriggers());
-        return result([f.int("cycle", cycle)]);
-      }
+      case "trigger":
+        return result([f.int("cycle", this.reporting.trigger(args.optional("inspection", "INT") ?? 0))]);
       case "jobs":
         return result([
           f.list(
@@ -250,40 +227,6 @@ export class SimServices {
     }
   }
 
-  #open(conn: FrameConnection, fields: ReturnType<typeof read>): Field[] {
-    const inspection = this.#camera.inspections[fields.int("inspection")];
-    if (!inspection) throw new SimError("NOT_FOUND", "no such inspection");
-    const stream: ReportStream = {
-      id: `r${this.#nextStream++}`,
-      conn,
-      inspection: inspection.id,
-      lossless: fields.bool("lossless"),
-      window: Math.max(1, fields.optional("window", "INT") ?? 8),
-      maxRate: fields.optional("maxRate", "FLOAT") ?? 0,
-      images: fields.optional("images", "BOOL") ?? false,
-      records: new Set(DATUM_PATHS),
-      lastSent: inspection.cycle,
-      acked: inspection.cycle,
-      dropped: 0,
-      lastSentAt: 0,
-    };
-    this.#camera.streams.set(stream.id, stream);
-    return [
-      f.text("connection", stream.id),
-      f.list(
-        "records",
-        [...stream.records].map((r): Value => ({ kind: "TEXT", value: r })),
-      ),
-    ];
-  }
-
-  #stream(state: SimConnection, id: string): ReportStream {
-    const stream = this.#camera.streams.get(id);
-    const owner = stream && this.#camera.connections.get(stream.conn)?.session;
-    if (!stream || owner !== state.session) throw new SimError("NOT_FOUND", `no report connection ${id}`);
-    return stream;
-  }
-
   #point(name: string) {
     const point = this.#camera.io.find((p) => p.name === name);
     if (!point) throw new SimError("NOT_FOUND", `no IO point ${name}`);
@@ -302,66 +245,6 @@ export class SimServices {
     };
     for (const [conn, names] of this.#subscriptions)
       if (names === "all" || names.has(name)) this.#camera.send(conn, event);
-  }
-
-  ack(frame: Frame): void {
-    const fields = read(frame.fields);
-    const stream = this.#camera.streams.get(fields.optional("connection", "TEXT") ?? "");
-    const cycle = fields.optional("cycle", "INT");
-    if (!stream || cycle === undefined) return;
-    stream.acked = Math.max(stream.acked, Math.min(cycle, stream.lastSent));
-    this.#drainTriggers();
-  }
-
-  /** The timer's beat: each running inspection tries one cycle. */
-  tick(): void {
-    if (this.#camera.frozen) return;
-    if (this.#camera.status === "running")
-      for (const inspection of this.#camera.inspections) this.#cycle(inspection.id);
-    this.#drainTriggers();
-  }
-
-  #drainTriggers(): void {
-    this.#triggers.forEach((pending, id) => {
-      let left = pending;
-      while (left > 0 && this.#cycle(id)) left--;
-      this.#triggers[id] = left;
-    });
-  }
-
-  /** Runs one cycle unless a lossless window is full; the inspection then waits. */
-  #cycle(id: number): boolean {
-    const cam = this.#camera;
-    const inspection = cam.inspections[id];
-    if (!inspection || cam.frozen) return false;
-    const streams = [...cam.streams.values()].filter((s) => s.inspection === id);
-    if (streams.some((s) => s.lossless && s.lastSent - s.acked >= s.window)) {
-      this.stalls++;
-      return false;
-    }
-    const now = cam.clock.now();
-    const report = inspection.run(cam.random, now);
-    for (const stream of streams) {
-      if (!stream.lossless && stream.maxRate > 0 && now - stream.lastSentAt < 1_000 / stream.maxRate) {
-        stream.dropped++;
-        continue;
-      }
-      const images = stream.images
-        ? [f.list("images", [{ kind: "RECORD", value: makeImage(report.cycle, now) }])]
-        : [];
-      const fields = [
-        f.text("connection", stream.id),
-        ...reportFields(report, stream.dropped, stream.records),
-        ...images,
-      ];
-      cam.send(stream.conn, { type: MessageType.REPORT, flags: 0, seq: 0, fields });
-      stream.lastSent = report.cycle;
-      stream.lastSentAt = now;
-    }
-    cam.writeOutput(outputLine(report));
-    this.setIo("out0", !report.passed);
-    if (report.cycle % 3 === 0) this.setIo("in0", !cam.io.find((p) => p.name === "in0")?.value);
-    return true;
   }
 
   connectionClosed(conn: FrameConnection): void {
