@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
@@ -8,11 +7,7 @@ import { configJsonSchema } from "./config/json-schema.js";
 import { loadConfig } from "./config/load.js";
 import { createLogger } from "./daemon/logger.js";
 import { runDaemon } from "./daemon/run.js";
-
-function packageVersion(): string {
-  const text = readFileSync(new URL("../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
-}
+import { packageVersion } from "./lib/version.js";
 
 /**
  * Splits what commander left over into operands and config-key flags (`--http.port 9000` or

@@ -34,6 +34,10 @@ export interface CameraHubOptions {
   readonly random: Random;
   readonly logger: Logger;
   readonly clientName: string;
+  /** Where each inspection's reports stood when the daemon last kept one (a journal's positions). */
+  readonly resume?:
+    | ((cameraId: string, inspection: number) => { bootTime: number; cycle: number } | undefined)
+    | undefined;
 }
 
 function inSubnet(ip: string, cidr: string): boolean {
@@ -192,6 +196,8 @@ export class CameraHub {
         counters: { inspections: status.inspections, passed: status.passed, failed: status.failed },
       });
     };
+    for (const channel of session.channels)
+      channel.resumeFrom(this.#options.resume?.(endpoint.id, channel.config.inspection));
     this.#sessions.set(endpoint.id, session);
     await session.start();
   }

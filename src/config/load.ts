@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { extname } from "node:path";
 import convict from "convict";
 import { parse as parseYaml } from "yaml";
@@ -152,6 +153,7 @@ export function loadConfig(sources: ConfigSources): Config {
   const schema = buildConfigSchema({
     credentialsDirectory: sources.env.CREDENTIALS_DIRECTORY,
     stateDirectory: sources.env.STATE_DIRECTORY,
+    hostname: hostname(),
   });
   const leaves = configLeaves(schema);
   const args = sources.args ?? [];

@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
+import { mqttSchema } from "./mqtt-schema.js";
 import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
 
 export interface SchemaEnvironment extends SecretEnvironment {
   /** systemd's StateDirectory= sets STATE_DIRECTORY; it becomes the default state folder. */
   readonly stateDirectory?: string | undefined;
+  /** Makes the default MQTT client id stable per machine. */
+  readonly hostname?: string | undefined;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -54,6 +57,7 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
       .prefault({})
       .describe("the supervisor itself"),
     cameras: camerasSchema(secret),
+    mqtt: mqttSchema(secret, env.hostname ?? "host"),
     simulator: simulatorSchema,
   });
 }

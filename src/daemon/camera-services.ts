@@ -1,9 +1,12 @@
 import { Gauge } from "prom-client";
+import { journalKeeper } from "../bridges/mqtt/bridge.js";
+import { Topics } from "../bridges/mqtt/topics.js";
 import { CameraHub } from "../camera/hub.js";
 import type { CameraEndpoint } from "../camera/session.js";
 import { fleetPorts, SimulatorFleet } from "../camera/simulator/fleet.js";
 import { vsCodec } from "../camera/wire/index.js";
 import type { Config } from "../config/schema.js";
+import type { JournalService } from "./mqtt-services.js";
 import type { Service, ServiceContext, ServiceSpec } from "./service.js";
 
 /** The simulated cameras the config's simulator section asks for, as the hub should reach them. */
@@ -63,15 +66,19 @@ class SimulatorService implements Service {
   }
 }
 
-class CamerasService implements Service {
+export class CamerasService implements Service {
   readonly hub: CameraHub;
   readonly #context: ServiceContext;
+  /** Where each inspection stood in the journal: after a restart, cameras are asked for what came after. */
+  readonly #positions = new Map<string, { bootTime: number; cycle: number }>();
   #started = false;
 
   constructor(context: ServiceContext) {
     this.#context = context;
+    const positions = this.#positions;
     this.hub = new CameraHub({
       config: context.config.cameras,
+      resume: (camera, inspection) => positions.get(`${camera}/${inspection}`),
       endpoints: simulatorEndpoints(context.config),
       codec: vsCodec,
       clock: context.clock,
@@ -118,6 +125,13 @@ class CamerasService implements Service {
   }
 
   async start(): Promise<void> {
+    // Lossless reports are acknowledged to cameras only once the journal has them.
+    const journal = this.#context.lookup<JournalService>("journal")?.journal;
+    if (journal) {
+      for (const p of journal.positions())
+        this.#positions.set(`${p.camera}/${p.inspection}`, { bootTime: p.bootTime, cycle: p.cycle });
+      this.hub.addKeeper(journalKeeper(journal, new Topics(this.#context.config.mqtt.baseTopic)));
+    }
     await this.hub.start();
     this.#started = true;
   }
@@ -150,7 +164,7 @@ export const simulatorServiceSpec: ServiceSpec = {
 
 export const camerasServiceSpec: ServiceSpec = {
   name: "cameras",
-  dependsOn: ["simulator"],
+  dependsOn: ["simulator", "journal"],
   configKeys: ["cameras", "simulator"],
   create: (context) => new CamerasService(context),
 };

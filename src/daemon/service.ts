@@ -33,6 +33,8 @@ export interface ServiceContext {
   readonly healthReport: () => HealthReport;
   /** Tells the daemon that status() would now say something else. */
   readonly statusChanged: () => void;
+  /** A running service this one declared in dependsOn; undefined when that one is disabled. */
+  readonly lookup: <T extends Service>(name: string) => T | undefined;
 }
 
 export interface ServiceSpec {

@@ -1,8 +1,16 @@
 import { camerasServiceSpec, simulatorServiceSpec } from "./camera-services.js";
 import { httpServiceSpec } from "./http-service.js";
+import { brokerServiceSpec, journalServiceSpec, mqttServiceSpec } from "./mqtt-services.js";
 import type { ServiceSpec } from "./service.js";
 
 /** Every service the daemon can run, in any order: the supervisor orders them by dependsOn. */
 export function serviceSpecs(): ServiceSpec[] {
-  return [httpServiceSpec, simulatorServiceSpec, camerasServiceSpec];
+  return [
+    httpServiceSpec,
+    brokerServiceSpec,
+    journalServiceSpec,
+    simulatorServiceSpec,
+    camerasServiceSpec,
+    mqttServiceSpec,
+  ];
 }

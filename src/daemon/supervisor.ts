@@ -8,7 +8,7 @@ export interface SupervisorOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   /** Everything of the context but config and logger, which the supervisor sets per service. */
-  readonly context: Omit<ServiceContext, "config" | "logger" | "healthReport">;
+  readonly context: Omit<ServiceContext, "config" | "logger" | "healthReport" | "lookup">;
 }
 
 export interface StopResult {
@@ -86,6 +86,11 @@ export class Supervisor {
       config,
       logger,
       healthReport: () => this.health(),
+      lookup: <T extends Service>(name: string): T | undefined => {
+        if (!(spec.dependsOn ?? []).includes(name))
+          throw new Error(`${spec.name} looks up ${name} without depending on it`);
+        return this.#running.get(name) as T | undefined;
+      },
     });
     logger.debug("starting");
     await service.start();

@@ -14,6 +14,7 @@ function service(report: () => HealthReport) {
     metrics: new Registry(),
     healthReport: report,
     statusChanged: () => undefined,
+    lookup: () => undefined,
   });
 }
 

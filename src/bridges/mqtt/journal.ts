@@ -1,0 +1,242 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { Logger } from "pino";
+
+export interface JournalOptions {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly policy: "block" | "dropOldest";
+  /** fsync every group commit (power-loss safe) instead of leaving it to the OS (crash safe). */
+  readonly fsync: boolean;
+  readonly logger: Logger;
+}
+
+export interface JournalEntry {
+  readonly seq: number;
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** Left undelivered by a previous run of the daemon. */
+  readonly replayed: boolean;
+}
+
+/** Where a camera's inspection stood when a message about it was journaled. */
+export interface Position {
+  readonly camera: string;
+  readonly inspection: number;
+  readonly bootTime: number;
+  readonly cycle: number;
+}
+
+interface Statements {
+  readonly insert: Database.Statement;
+  readonly position: Database.Statement;
+  readonly remove: Database.Statement;
+  readonly oldest: Database.Statement;
+  readonly range: Database.Statement;
+  readonly positions: Database.Statement;
+}
+
+interface PendingAppend {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly position: Position | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The durable outbox of messages that must reach the broker: appended before a camera is told it
+ * may forget a report, deleted when the broker has acknowledged it. SQLite in WAL mode, with group
+ * commit: the appends of one turn of the event loop share one transaction (and one fsync).
+ */
+export class Journal {
+  readonly #options: JournalOptions;
+  #db: Database.Database | undefined;
+  #statements: Statements | undefined;
+  #pending: PendingAppend[] = [];
+  #blocked: PendingAppend[] = [];
+  #removals: number[] = [];
+  #flushScheduled = false;
+  #bytes = 0;
+  #count = 0;
+  /** Entries up to this seq were written by a previous run. */
+  replayEnd = 0;
+  dropped = 0;
+  appended = 0;
+  /** Called after new entries are committed, so that the publisher can look at them. */
+  onCommitted: () => void = () => undefined;
+
+  constructor(options: JournalOptions) {
+    this.#options = options;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Appends waiting for space under the block policy. */
+  get blocked(): number {
+    return this.#blocked.length;
+  }
+
+  open(): void {
+    mkdirSync(dirname(this.#options.path), { recursive: true, mode: 0o700 });
+    const db = new Database(this.#options.path);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${this.#options.fsync ? "FULL" : "NORMAL"}`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS positions (camera TEXT NOT NULL, inspection INTEGER NOT NULL, boot INTEGER NOT NULL, cycle INTEGER NOT NULL, PRIMARY KEY (camera, inspection));
+    `);
+    this.#db = db;
+    this.#statements = this.prepare(db);
+    const totals = db
+      .prepare(
+        "SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(seq), 0) AS last FROM outbox",
+      )
+      .get() as { count: number; bytes: number; last: number };
+    this.#count = totals.count;
+    this.#bytes = totals.bytes;
+    this.replayEnd = totals.last;
+    if (totals.count > 0)
+      this.#options.logger.info(
+        { entries: totals.count, bytes: totals.bytes },
+        "journal holds messages from a previous run; replaying",
+      );
+  }
+
+  private prepare(db: Database.Database): Statements {
+    return {
+      insert: db.prepare("INSERT INTO outbox (topic, payload, bytes) VALUES (?, ?, ?)"),
+      position: db.prepare(
+        "INSERT INTO positions (camera, inspection, boot, cycle) VALUES (?, ?, ?, ?) ON CONFLICT (camera, inspection) DO UPDATE SET boot = excluded.boot, cycle = excluded.cycle",
+      ),
+      remove: db.prepare("DELETE FROM outbox WHERE seq = ? RETURNING bytes"),
+      oldest: db.prepare("DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING bytes"),
+      range: db.prepare(
+        "SELECT seq, topic, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      ),
+      positions: db.prepare("SELECT camera, inspection, boot AS bootTime, cycle FROM positions"),
+    };
+  }
+
+  close(): void {
+    this.#flush();
+    for (const waiter of this.#blocked) waiter.reject(new Error("journal closed"));
+    this.#blocked = [];
+    this.#db?.close();
+    this.#db = undefined;
+    this.#statements = undefined;
+  }
+
+  positions(): Position[] {
+    return (this.#statements?.positions.all() ?? []) as Position[];
+  }
+
+  /** Resolves once the message is on disk. Under the block policy, waits while the journal is full. */
+  append(topic: string, payload: string | Buffer, position?: Position): Promise<void> {
+    if (!this.#db) return Promise.reject(new Error("journal is not open"));
+    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+    return new Promise((resolve, reject) => {
+      const entry = { topic, payload: bytes, position, resolve, reject };
+      if (this.#options.policy === "block" && (this.#blocked.length > 0 || !this.#fits(bytes.length)))
+        this.#blocked.push(entry);
+      else this.#pending.push(entry);
+      this.#schedule();
+    });
+  }
+
+  #fits(size: number): boolean {
+    const queued = this.#pending.reduce((sum, entry) => sum + entry.payload.length, 0);
+    return this.#bytes + queued + size <= this.#options.maxBytes;
+  }
+
+  /** Entries with from < seq <= to, oldest first. */
+  range(from: number, to: number, limit: number): JournalEntry[] {
+    const rows = (this.#statements?.range.all(from, to, limit) ?? []) as {
+      seq: number;
+      topic: string;
+      payload: Buffer;
+    }[];
+    return rows.map((row) => ({ ...row, replayed: row.seq <= this.replayEnd }));
+  }
+
+  /** The broker has it: the entry goes, and space frees for blocked appends. */
+  remove(seq: number): void {
+    this.#removals.push(seq);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const db = this.#db;
+    const st = this.#statements;
+    if (!db || !st) return;
+    const removals = this.#removals;
+    this.#removals = [];
+    let freed = 0;
+    let removedCount = 0;
+    db.transaction(() => {
+      for (const seq of removals) {
+        const row = st.remove.get(seq) as { bytes: number } | undefined;
+        if (row) {
+          freed += row.bytes;
+          removedCount++;
+        }
+      }
+    })();
+    this.#bytes -= freed;
+    this.#count -= removedCount;
+    while (this.#blocked.length > 0 && this.#fits((this.#blocked[0] as PendingAppend).payload.length)) {
+      this.#pending.push(this.#blocked.shift() as PendingAppend);
+    }
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    try {
+      db.transaction(() => {
+        for (const entry of batch) {
+          if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
+          st.insert.run(entry.topic, entry.payload, entry.payload.length);
+          this.#bytes += entry.payload.length;
+          this.#count++;
+          const p = entry.position;
+          if (p) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
+        }
+      })();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error as Error);
+      return;
+    }
+    this.appended += batch.length;
+    for (const entry of batch) entry.resolve();
+    this.onCommitted();
+  }
+
+  #makeRoom(size: number, st: Statements): void {
+    while (this.#count > 0 && this.#bytes + size > this.#options.maxBytes) {
+      const row = st.oldest.get() as { bytes: number } | undefined;
+      if (!row) break;
+      this.#bytes -= row.bytes;
+      this.#count--;
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1_000 === 0) {
+        this.#options.logger.warn(
+          { dropped: this.dropped },
+          "journal full: dropped its oldest messages (policy dropOldest)",
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { z } from "zod";
+import type { CameraState, Datum, Report } from "../../camera/index.js";
+
+/** A datum as JSON: its type and value; bytes as base64, time as ISO 8601. */
+export type DatumJson =
+  | { type: "bool"; value: boolean }
+  | { type: "int" | "float"; value: number | string }
+  | { type: "text" | "bytes" | "time"; value: string }
+  | { type: "record"; value: Record<string, DatumJson> }
+  | { type: "list"; value: DatumJson[] };
+
+const datumJson: z.ZodType<DatumJson> = z.lazy(() =>
+  z.union([
+    z.strictObject({ type: z.literal("bool"), value: z.boolean() }),
+    z.strictObject({
+      type: z.enum(["int", "float"]),
+      value: z.union([z.number(), z.enum(["NaN", "Infinity", "-Infinity"])]),
+    }),
+    z.strictObject({ type: z.enum(["text", "bytes", "time"]), value: z.string() }),
+    z.strictObject({ type: z.literal("record"), value: z.record(z.string(), datumJson) }),
+    z.strictObject({ type: z.literal("list"), value: z.array(datumJson) }),
+  ]),
+);
+
+export const schemas = {
+  bridgeState: z.enum(["online", "offline"]).describe("<base>/bridge/state, retained; offline is the Will"),
+  bridgeInfo: z
+    .strictObject({
+      version: z.string(),
+      cameras: z.array(z.string()),
+      features: z.strictObject({
+        commands: z.record(z.string(), z.array(z.string())).describe("camera id -> commands it accepts"),
+        journal: z.strictObject({ maxBytes: z.int(), policy: z.enum(["block", "dropOldest"]) }),
+        protocolVersion: z.union([z.literal(5), z.literal(4)]),
+      }),
+    })
+    .describe("<base>/bridge/info, retained"),
+  availability: z.enum(["online", "offline"]).describe("<base>/<camera>/availability, retained"),
+  state: z
+    .strictObject({
+      id: z.string(),
+      serial: z.string().nullable(),
+      name: z.string().nullable(),
+      model: z.string().nullable(),
+      version: z.string().nullable(),
+      mac: z.string().nullable(),
+      address: z.string(),
+      availability: z.enum(["connecting", "online", "offline"]),
+      status: z.enum(["running", "stopped", "error", "unknown"]),
+      job: z.string(),
+      inControl: z.string(),
+      counters: z.strictObject({ inspections: z.int(), passed: z.int(), failed: z.int() }),
+      lastSeen: z.string().nullable(),
+    })
+    .describe("<base>/<camera>/state, retained"),
+  io: z
+    .strictObject({ value: z.boolean(), time: z.string() })
+    .describe("<base>/<camera>/io/<point>, retained, one per transition"),
+  report: z
+    .strictObject({
+      id: z.string().describe("serial-boot-inspection-cycle: unique across camera and daemon restarts"),
+      camera: z.string(),
+      serial: z.string(),
+      inspection: z.int(),
+      cycle: z.int(),
+      time: z.string().describe("the camera's time of the cycle, ISO 8601"),
+      passed: z.boolean(),
+      stats: z.strictObject({
+        cycleTimeMs: z.number(),
+        processTimeMs: z.number(),
+        passedCount: z.int(),
+        failedCount: z.int(),
+        dropped: z.int(),
+      }),
+      results: z.record(z.string(), datumJson).describe("datum path -> typed value"),
+      lossless: z.boolean(),
+      recovered: z.boolean().optional().describe("fetched from the camera's part queue after a reconnect"),
+      replayed: z.boolean().optional().describe("left undelivered by a previous run of the daemon"),
+    })
+    .describe("<base>/<camera>/report/<inspection>: QoS 1 when lossless, QoS 0 when lossy"),
+  gap: z
+    .strictObject({
+      camera: z.string(),
+      inspection: z.int(),
+      fromCycle: z.int(),
+      toCycle: z.int().nullable().describe("null: the camera restarted and the count is unknown"),
+      bootTime: z.string(),
+      reason: z.string(),
+      replayed: z.boolean().optional(),
+    })
+    .describe("<base>/<camera>/gap/<inspection>, QoS 1: cycles that will never arrive"),
+  commandResponse: z
+    .strictObject({
+      status: z.enum(["ok", "error"]),
+      data: z.unknown().optional(),
+      error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+      transaction: z.union([z.string(), z.number()]).optional(),
+    })
+    .describe("the answer to a command, on the MQTT 5 response topic or <topic>/response"),
+} as const;
+
+export type ReportPayload = z.infer<typeof schemas.report>;
+
+function number(value: number): number | "NaN" | "Infinity" | "-Infinity" {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Number.POSITIVE_INFINITY) return "Infinity";
+  if (value === Number.NEGATIVE_INFINITY) return "-Infinity";
+  return value;
+}
+
+export function datumToJson(datum: Datum): DatumJson {
+  switch (datum.type) {
+    case "bool":
+      return datum;
+    case "int":
+    case "float":
+      return { type: datum.type, value: number(datum.value) };
+    case "text":
+      return datum;
+    case "bytes":
+      return { type: "bytes", value: Buffer.from(datum.value).toString("base64") };
+    case "time":
+      return { type: "time", value: new Date(datum.value).toISOString() };
+    case "record":
+      return {
+        type: "record",
+        value: Object.fromEntries(Object.entries(datum.value).map(([k, v]) => [k, datumToJson(v)])),
+      };
+    case "list":
+      return { type: "list", value: datum.value.map(datumToJson) };
+  }
+}
+
+export function reportPayload(report: Report): ReportPayload {
+  return {
+    id: report.id,
+    camera: report.cameraId,
+    serial: report.serial,
+    inspection: report.inspection,
+    cycle: report.cycle,
+    time: new Date(report.time).toISOString(),
+    passed: report.passed,
+    stats: { ...report.stats },
+    results: Object.fromEntries(
+      Object.entries(report.results).map(([path, datum]) => [path, datumToJson(datum)]),
+    ),
+    lossless: report.lossless,
+    ...(report.recovered ? { recovered: true } : {}),
+  };
+}
+
+export function statePayload(state: CameraState): z.infer<typeof schemas.state> {
+  return {
+    id: state.id,
+    serial: state.serial ?? null,
+    name: state.name ?? null,
+    model: state.model ?? null,
+    version: state.version ?? null,
+    mac: state.mac ?? null,
+    address: state.address,
+    availability: state.availability,
+    status: state.status,
+    job: state.job,
+    inControl: state.inControl,
+    counters: { ...state.counters },
+    lastSeen: state.lastSeen === undefined ? null : new Date(state.lastSeen).toISOString(),
+  };
+}
+
+/** JSON Schemas of every payload, for docs/mqtt.md and for consumers' own validation. */
+export function payloadJsonSchemas(): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(schemas).map(([name, schema]) => [
+      name,
+      z.toJSONSchema(schema, { unrepresentable: "any" }),
+    ]),
+  );
+}
