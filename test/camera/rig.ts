@@ -19,6 +19,8 @@ export interface RigOptions {
   readonly timeoutMs?: number;
   readonly heartbeatMs?: number;
   readonly allowSetNetwork?: boolean;
+  /** Runs on the hub before it starts (keepers, say). */
+  readonly beforeStart?: (hub: CameraHub) => void;
 }
 
 export type Rig = Awaited<ReturnType<typeof startRig>>;
@@ -91,6 +93,7 @@ export async function startRig(options: RigOptions = {}) {
   });
   const events: CameraEvent[] = [];
   hub.events.subscribe((event) => events.push(event));
+  options.beforeStart?.(hub);
   await hub.start();
 
   async function waitFor<T extends CameraEvent>(
