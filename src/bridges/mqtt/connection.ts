@@ -109,7 +109,9 @@ export class MqttConnection {
     client.on("error", (error: Error & { code?: number }) => {
       // 1: 3.1.1's "unacceptable protocol version"; 132: MQTT 5's "unsupported protocol version".
       if (error.code === 1 || error.code === 132) refusedVersion = true;
-      logger.warn({ err: error, url }, "MQTT connection error");
+      // Once per outage at warn: a broker that is down for an hour must not fill the journal of logs.
+      if (this.#attempt === 0) logger.warn({ err: error, url }, "MQTT connection error");
+      else logger.debug({ err: error, url, attempt: this.#attempt }, "MQTT connection error");
     });
     client.on("close", () => {
       if (this.#client !== client) return;
