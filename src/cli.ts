@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { payloadJsonSchemas } from "./bridges/mqtt/payloads.js";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
@@ -89,6 +90,13 @@ function main(argv: readonly string[]): void {
       const parsed = parseSimulateOptions(options);
       if (typeof parsed === "string") return fail(parsed, EXIT_CONFIG);
       process.exit(await runSimulator(parsed, createLogger("info")));
+    });
+
+  program
+    .command("mqtt-schema")
+    .description("print the JSON Schemas of the MQTT payloads")
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(payloadJsonSchemas(), null, 2)}\n`);
     });
 
   program
