@@ -63,6 +63,13 @@ describe("smartcam-bridge CLI", () => {
       properties: Record<string, unknown>;
     };
     expect(schema.$schema).toMatch(/json-schema/);
-    expect(Object.keys(schema.properties).sort()).toEqual(["cameras", "daemon", "http", "log", "simulator"]);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      "cameras",
+      "daemon",
+      "http",
+      "log",
+      "mqtt",
+      "simulator",
+    ]);
   });
 });

@@ -131,14 +131,9 @@ export const brokerServiceSpec: ServiceSpec = {
 
 export const journalServiceSpec: ServiceSpec = {
   name: "journal",
-  configKeys: [
-    "mqtt.journal",
-    "mqtt.enabled",
-    "mqtt.url",
-    "mqtt.embedded.enabled",
-    "mqtt.baseTopic",
-    "daemon.stateDirectory",
-  ],
+  // Not daemon.stateDirectory: a journal reopened elsewhere would strand what it holds, so that key
+  // takes effect only when the daemon restarts.
+  configKeys: ["mqtt.journal", "mqtt.enabled", "mqtt.url", "mqtt.embedded.enabled", "mqtt.baseTopic"],
   enabled: mqttRuns,
   create: (context) => new JournalService(context),
 };

@@ -157,8 +157,10 @@ export class Supervisor {
   ): Promise<{ restarted: string[]; unclaimed: string[] }> {
     const affected = new Set<string>();
     for (const spec of this.#order) {
+      // Only what runs now or will run after the reload can need a restart.
+      const relevant = this.#running.has(spec.name) || !spec.enabled || spec.enabled(next);
       const dependsOnAffected = (spec.dependsOn ?? []).some((name) => affected.has(name));
-      if (changedBy(spec, changedKeys) || dependsOnAffected) affected.add(spec.name);
+      if (relevant && (changedBy(spec, changedKeys) || dependsOnAffected)) affected.add(spec.name);
     }
     const unclaimed = changedKeys.filter((key) => !this.#order.some((spec) => changedBy(spec, [key])));
     const stopNames = this.#order

@@ -164,7 +164,14 @@ describe("configJsonSchema", () => {
       properties: Record<string, { properties: Record<string, { default?: unknown; description?: string }> }>;
     };
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties).sort()).toEqual(["cameras", "daemon", "http", "log", "simulator"]);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      "cameras",
+      "daemon",
+      "http",
+      "log",
+      "mqtt",
+      "simulator",
+    ]);
     expect(schema.properties.http?.properties.port?.default).toBe(9180);
     expect(schema.properties.http?.properties.metricsToken?.description).toMatch(/Bearer/);
   });

@@ -50,15 +50,21 @@ describe("the daemon process", () => {
       { NOTIFY_SOCKET: notify.path },
     );
     await notify.waitFor("READY", "1");
-    await notify.waitFor("STATUS", "running: 3 cameras, 3 online");
+    await notify.waitFor("STATUS", "running: 3 cameras, 3 online, MQTT connected");
     const health = await healthz(port);
     expect(health.status).toBe(200);
     expect(health.body).toEqual({
       healthy: true,
       services: {
         http: { healthy: true, detail: `listening on 127.0.0.1:${port}` },
+        broker: {
+          healthy: true,
+          detail: expect.stringMatching(/^embedded broker on mqtt:\/\/127\.0\.0\.1:\d+$/),
+        },
+        journal: { healthy: true, detail: expect.stringMatching(/messages/) },
         simulator: { healthy: true, detail: "3 simulated cameras" },
         cameras: { healthy: true, detail: "3 cameras, 3 online" },
+        mqtt: { healthy: true, detail: "MQTT connected" },
       },
     });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
