@@ -27,7 +27,9 @@ export type Rig = Awaited<ReturnType<typeof startRig>>;
 
 /** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
 export async function startRig(options: RigOptions = {}) {
-  const ports = {
+  const heartbeatMs = options.heartbeatMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 300;
+  const freshPorts = async () => ({
     login: await freeUdpPort(),
     monitor: await freePort(),
     io: await freePort(),
@@ -38,31 +40,44 @@ export async function startRig(options: RigOptions = {}) {
     reportControl: await freePort(),
     output: await freePort(),
     announce: await freeUdpPort(),
-  };
-  const heartbeatMs = options.heartbeatMs ?? 100;
-  const timeoutMs = options.timeoutMs ?? 300;
-  const camera = new SimulatedCamera({
-    host: "127.0.0.1",
-    ports,
-    identity: {
-      name: "line1-cam",
-      model: "VS-SIM-100",
-      serial: "SIM-0001",
-      mac: "02:00:00:00:00:01",
-      ip: "127.0.0.1",
-      version: "1.0.0-sim",
-    },
-    password: options.cameraPassword ?? "pw-camera",
-    codec: vsCodec,
-    clock: systemClock,
-    seed: 7,
-    announce: options.discovery ? { host: "127.0.0.1", port: ports.announce, intervalMs: 100 } : undefined,
-    heartbeatMs,
-    timeoutMs,
-    rateHz: options.rateHz ?? 0,
-    queueCapacity: options.queueCapacity ?? 32,
   });
-  await camera.start();
+  const makeCamera = (ports: Awaited<ReturnType<typeof freshPorts>>) =>
+    new SimulatedCamera({
+      host: "127.0.0.1",
+      ports,
+      identity: {
+        name: "line1-cam",
+        model: "VS-SIM-100",
+        serial: "SIM-0001",
+        mac: "02:00:00:00:00:01",
+        ip: "127.0.0.1",
+        version: "1.0.0-sim",
+      },
+      password: options.cameraPassword ?? "pw-camera",
+      codec: vsCodec,
+      clock: systemClock,
+      seed: 7,
+      announce: options.discovery ? { host: "127.0.0.1", port: ports.announce, intervalMs: 100 } : undefined,
+      heartbeatMs,
+      timeoutMs,
+      rateHz: options.rateHz ?? 0,
+      queueCapacity: options.queueCapacity ?? 32,
+    });
+  // A free port can be taken by another test between the check and the bind: try again with new ones.
+  let ports: Awaited<ReturnType<typeof freshPorts>> | undefined;
+  let camera: SimulatedCamera | undefined;
+  for (let attempt = 0; !camera; attempt++) {
+    ports = await freshPorts();
+    const candidate = makeCamera(ports);
+    try {
+      await candidate.start();
+      camera = candidate;
+    } catch (error) {
+      await candidate.stop();
+      if (attempt >= 4 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    }
+  }
+  if (!ports) throw new Error("unreachable");
   const { announce: _announce, output: _output, ...cameraPorts } = ports;
   const config = buildConfigSchema().parse({
     cameras: {

@@ -11,7 +11,7 @@ afterEach(async () => {
 
 describe("smartcam-bridge simulate", () => {
   it("runs cameras that answer HELLO on their monitor port, and stops on SIGTERM", async () => {
-    const basePort = 30_000 + Math.floor(Math.random() * 2_000);
+    const basePort = 25_000 + Math.floor(Math.random() * 2_400);
     child = spawnCli([
       "simulate",
       "--cameras",

@@ -36,7 +36,7 @@ describe("the daemon process", () => {
     const port = await freePort();
     const notify = notifySocket();
     // Below the ephemeral range, so that no other test's free port can take it.
-    const basePort = 20_000 + Math.floor(Math.random() * 10_000);
+    const basePort = 20_000 + Math.floor(Math.random() * 4_900);
     const daemon = start(
       [
         "run",

@@ -5,7 +5,8 @@ import { type Spawned, spawnCli, stopChild, tempDir } from "../support/process.j
 
 /** A simulator process and daemon processes bridging its cameras to a broker, as in production. */
 export async function startSimulator(cameras: number, rateHz: number) {
-  const basePort = 33_000 + Math.floor(Math.random() * 1_500);
+  // Below the ephemeral range (32768+), in a band no other test file uses.
+  const basePort = 27_500 + Math.floor(Math.random() * 4_000);
   const sim = spawnCli([
     "simulate",
     "--cameras",

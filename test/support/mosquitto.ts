@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { freePort, tempDir } from "./process.js";
@@ -42,6 +42,8 @@ export class TestBroker {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort();
+    // Started as root, mosquitto drops to its own user, which must be able to write its database.
+    chmodSync(this.#dir, 0o777);
     writeFileSync(
       this.#config,
       [
