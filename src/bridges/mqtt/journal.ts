@@ -178,6 +178,7 @@ export class Journal {
     setImmediate(() => this.#flush());
   }
 
+  /** One transaction (one fsync) for what a turn of the event loop removed and appended. */
   #flush(): void {
     this.#flushScheduled = false;
     const db = this.#db;
@@ -185,27 +186,20 @@ export class Journal {
     if (!db || !st) return;
     const removals = this.#removals;
     this.#removals = [];
-    let freed = 0;
-    let removedCount = 0;
-    db.transaction(() => {
-      for (const seq of removals) {
-        const row = st.remove.get(seq) as { bytes: number } | undefined;
-        if (row) {
-          freed += row.bytes;
-          removedCount++;
-        }
-      }
-    })();
-    this.#bytes -= freed;
-    this.#count -= removedCount;
-    while (this.#blocked.length > 0 && this.#fits((this.#blocked[0] as PendingAppend).payload.length)) {
-      this.#pending.push(this.#blocked.shift() as PendingAppend);
-    }
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
+    let batch: PendingAppend[] = [];
     try {
       db.transaction(() => {
+        for (const seq of removals) {
+          const row = st.remove.get(seq) as { bytes: number } | undefined;
+          if (!row) continue;
+          this.#bytes -= row.bytes;
+          this.#count--;
+        }
+        while (this.#blocked.length > 0 && this.#fits((this.#blocked[0] as PendingAppend).payload.length)) {
+          this.#pending.push(this.#blocked.shift() as PendingAppend);
+        }
+        batch = this.#pending;
+        this.#pending = [];
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
           st.insert.run(entry.topic, entry.payload, entry.payload.length);
@@ -216,9 +210,16 @@ export class Journal {
         }
       })();
     } catch (error) {
+      // The transaction rolled back: the counters are read again from what is on disk.
+      const totals = db
+        .prepare("SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox")
+        .get() as { count: number; bytes: number };
+      this.#count = totals.count;
+      this.#bytes = totals.bytes;
       for (const entry of batch) entry.reject(error as Error);
       return;
     }
+    if (batch.length === 0) return;
     this.appended += batch.length;
     for (const entry of batch) entry.resolve();
     this.onCommitted();

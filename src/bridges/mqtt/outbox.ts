@@ -42,7 +42,7 @@ export class Outbox {
   constructor(options: OutboxOptions) {
     this.#options = options;
     this.#liveCursor = options.journal.replayEnd;
-    options.journal.onCommitted = () => this.pump();
+    options.journal.onCommitted = () => this.#schedulePump();
   }
 
   get inflight(): number {
@@ -74,17 +74,39 @@ export class Outbox {
     this.detach();
   }
 
+  /**
+   * Many acknowledgements arrive in one turn of the event loop: one pump after them reads the
+   * journal once and publishes a batch, instead of one read and one write per acknowledgement.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  #pumpScheduled = false;
+
   pump(): void {
     const client = this.#client;
     if (!client?.connected) return;
     const { journal, maxInflight } = this.#options;
     let room = maxInflight - this.#inflight.size;
     if (room <= 0) return;
-    const live = journal.range(this.#liveCursor, Number.MAX_SAFE_INTEGER, room);
-    for (const entry of live) this.#send(client, entry);
-    if (live.length > 0) this.#liveCursor = (live.at(-1) as JournalEntry).seq;
-    room -= live.length;
-    if (this.#replayCursor < journal.replayEnd && room > 0) this.#replay(client, room);
+    // One write for the whole batch rather than a system call per message.
+    const stream = client.stream as { cork?: () => void; uncork?: () => void };
+    stream.cork?.();
+    try {
+      const live = journal.range(this.#liveCursor, Number.MAX_SAFE_INTEGER, room);
+      for (const entry of live) this.#send(client, entry);
+      if (live.length > 0) this.#liveCursor = (live.at(-1) as JournalEntry).seq;
+      room -= live.length;
+      if (this.#replayCursor < journal.replayEnd && room > 0) this.#replay(client, room);
+    } finally {
+      stream.uncork?.();
+    }
   }
 
   #replay(client: MqttClient, room: number): void {
@@ -131,7 +153,7 @@ export class Outbox {
       }
       this.acknowledged++;
       this.#options.journal.remove(entry.seq);
-      this.pump();
+      this.#schedulePump();
     });
   }
 }
