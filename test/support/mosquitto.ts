@@ -29,15 +29,110 @@ async function listening(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+export interface BrokerSecurity {
+  /** Users that may connect; anonymous clients are refused when set. */
+  readonly users?: Readonly<Record<string, string>>;
+  /** Serve TLS with a CA and server certificate made for this run. */
+  readonly tls?: boolean;
+}
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** A CA and a server certificate for 127.0.0.1, signed by it. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const ca = join(dir, "ca.pem");
+  const caKey = join(dir, "ca.key");
+  const key = join(dir, "server.key");
+  const csr = join(dir, "server.csr");
+  const cert = join(dir, "server.pem");
+  const ext = join(dir, "san.ext");
+  writeFileSync(ext, "subjectAltName=IP:127.0.0.1\n");
+  run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    caKey,
+    "-out",
+    ca,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test-ca",
+  ]);
+  run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    csr,
+    "-subj",
+    "/CN=127.0.0.1",
+  ]);
+  run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-extfile",
+    ext,
+  ]);
+  chmodSync(key, 0o644);
+  return { ca, cert, key };
+}
+
 /** A real Mosquitto of this test run's own, on a free port; it can be stopped and started again on that port. */
 export class TestBroker {
   port = 0;
   readonly #dir = tempDir("mosquitto-");
   readonly #config = join(this.#dir, "mosquitto.conf");
   #child: ChildProcess | undefined;
+  readonly #security: BrokerSecurity;
+  /** The CA certificate clients must trust, when TLS is on. */
+  caFile: string | undefined;
+
+  constructor(security: BrokerSecurity = {}) {
+    this.#security = security;
+  }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.#security.tls ? "mqtts" : "mqtt"}://127.0.0.1:${this.port}`;
+  }
+
+  #securityLines(): string[] {
+    const lines: string[] = [];
+    const { users, tls } = this.#security;
+    if (users) {
+      const file = join(this.#dir, "passwords");
+      writeFileSync(file, "");
+      for (const [user, password] of Object.entries(users))
+        run("mosquitto_passwd", ["-b", file, user, password]);
+      chmodSync(file, 0o644);
+      lines.push(`password_file ${file}`);
+    }
+    if (tls) {
+      const { ca, cert, key } = makeCertificates(this.#dir);
+      this.caFile = ca;
+      lines.push(`cafile ${ca}`, `certfile ${cert}`, `keyfile ${key}`);
+    }
+    return lines;
   }
 
   async start(): Promise<void> {
@@ -48,8 +143,9 @@ export class TestBroker {
       this.#config,
       [
         `listener ${this.port} 127.0.0.1`,
-        "allow_anonymous true",
+        `allow_anonymous ${this.#security.users ? "false" : "true"}`,
         "set_tcp_nodelay true",
+        ...this.#securityLines(),
         // Sessions and retained messages survive a restart, as on a production broker.
         "persistence true",
         `persistence_location ${this.#dir}/`,
