@@ -24,7 +24,12 @@ async function bridgeTo(broker: TestBroker, mqttConfig: Record<string, unknown>)
   let logged = "";
   const logger = pino(
     { level: "trace" },
-    new Writable({ write: (chunk, _enc, done) => ((logged += chunk.toString()), done()) }),
+    new Writable({
+      write(chunk, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    }),
   );
   const config = buildConfigSchema().parse({
     cameras: { discovery: { enabled: false } },
