@@ -24,6 +24,32 @@ const RUNS = 3;
 const SECONDS = 3;
 const logger = pino({ level: "silent" });
 
+function openJournal(fsync) {
+  const path = join(mkdtempSync(join(tmpdir(), "bench-journal-")), "j.sqlite");
+  const journal = new Journal({ path, maxBytes: 1 << 30, policy: "block", fsync, logger });
+  journal.open();
+  return journal;
+}
+
+function startBridge(config, url, hub, journal) {
+  const metrics = new Registry();
+  const bridge = new MqttBridge({
+    config,
+    url,
+    version: "bench",
+    hub,
+    journal,
+    clock: systemClock,
+    random: Math.random,
+    logger,
+    metrics,
+    health: () => ({}),
+    statusChanged: () => {},
+  });
+  bridge.start();
+  return bridge;
+}
+
 async function subscribe(url, filter, onMessage) {
   const client = await mqtt.connectAsync(url, { protocolVersion: 5 });
   client.on("message", onMessage);
@@ -66,14 +92,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
       reports: config.cameras.defaults.reports,
     };
   });
-  const journal = new Journal({
-    path: join(mkdtempSync(join(tmpdir(), "bench-journal-")), "j.sqlite"),
-    maxBytes: 1 << 30,
-    policy: "block",
-    fsync: true,
-    logger,
-  });
-  journal.open();
+  const journal = openJournal(true);
   const hub = new CameraHub({
     config: config.cameras,
     endpoints,
@@ -92,20 +111,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
     received++;
     latencies.push(Date.now() - Date.parse(JSON.parse(payload.toString()).time));
   });
-  const bridge = new MqttBridge({
-    config: config.mqtt,
-    url,
-    version: "bench",
-    hub,
-    journal,
-    clock: systemClock,
-    random: Math.random,
-    logger,
-    metrics: new Registry(),
-    health: () => ({}),
-    statusChanged: () => {},
-  });
-  bridge.start();
+  const bridge = startBridge(config.mqtt, url, hub, journal);
   await hub.start();
   while (hub.cameras.some((c) => c.availability !== "online")) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 300));
@@ -173,14 +179,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
     cameras: { discovery: { enabled: false } },
     mqtt: { url, baseTopic: base, journal: { fsync: true } },
   });
-  const journal = new Journal({
-    path: join(mkdtempSync(join(tmpdir(), "bench-journal-")), "j.sqlite"),
-    maxBytes: 1 << 30,
-    policy: "block",
-    fsync,
-    logger,
-  });
-  journal.open();
+  const journal = openJournal(fsync);
   const events = new EventBus(() => {});
   const hub = { events, cameras: [], command: async () => ({}), session: () => undefined };
   const keep = journalKeeper(journal, new Topics(base));
@@ -196,20 +195,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
     if (at !== undefined) latencies.push(Number(process.hrtime.bigint() - at) / 1e6);
     sentAt.delete(id);
   });
-  const bridge = new MqttBridge({
-    config: config.mqtt,
-    url,
-    version: "bench",
-    hub,
-    journal,
-    clock: systemClock,
-    random: Math.random,
-    logger,
-    metrics: new Registry(),
-    health: () => ({}),
-    statusChanged: () => {},
-  });
-  bridge.start();
+  const bridge = startBridge(config.mqtt, url, hub, journal);
   while (!bridge.connection.connected) await new Promise((r) => setTimeout(r, 10));
   counting = true;
   const started = Date.now();

@@ -1,10 +1,13 @@
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { journalKeeper, MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
 import { Journal } from "../../../src/bridges/mqtt/journal.js";
 import { Topics } from "../../../src/bridges/mqtt/topics.js";
+import { CameraHub } from "../../../src/camera/hub.js";
+import { vsCodec } from "../../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { seededRandom } from "../../../src/lib/random.js";
@@ -132,3 +135,62 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
 }
 
 export type MqttRig = Awaited<ReturnType<typeof startMqttRig>>;
+
+/**
+ * A bridge with no cameras, to a given broker URL, its log captured: for what concerns the
+ * connection alone (security, protocol fallback). Returns a stop function to call after the test.
+ */
+export async function standaloneBridge(url: string, mqttConfig: Record<string, unknown>) {
+  let logged = "";
+  const logger = pino(
+    { level: "trace" },
+    new Writable({
+      write(chunk, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    }),
+  );
+  const config = buildConfigSchema().parse({
+    cameras: { discovery: { enabled: false } },
+    mqtt: { baseTopic: "solo", reconnect: { initialMs: 20, maxMs: 200 }, url, ...mqttConfig },
+  });
+  const journal = new Journal({
+    path: join(tempDir("journal-"), "j.sqlite"),
+    maxBytes: 1 << 20,
+    policy: "block",
+    fsync: false,
+    logger,
+  });
+  journal.open();
+  const hub = new CameraHub({
+    config: config.cameras,
+    codec: vsCodec,
+    clock: systemClock,
+    random: seededRandom(1),
+    logger,
+    clientName: "t",
+  });
+  const bridge = new MqttBridge({
+    config: config.mqtt,
+    url,
+    version: "t",
+    hub,
+    journal,
+    clock: systemClock,
+    random: seededRandom(1),
+    logger,
+    metrics: new Registry(),
+    health: () => ({}),
+    statusChanged: () => undefined,
+  });
+  bridge.start();
+  return {
+    bridge,
+    logs: () => logged,
+    async stop() {
+      await bridge.stop();
+      journal.close();
+    },
+  };
+}

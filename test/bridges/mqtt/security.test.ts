@@ -1,19 +1,9 @@
 import { readFileSync } from "node:fs";
-import { Writable } from "node:stream";
 import mqtt from "mqtt";
-import { pino } from "pino";
-import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
-import { Journal } from "../../../src/bridges/mqtt/journal.js";
-import { CameraHub } from "../../../src/camera/hub.js";
-import { vsCodec } from "../../../src/camera/wire/index.js";
-import { buildConfigSchema } from "../../../src/config/schema.js";
-import { systemClock } from "../../../src/lib/clock.js";
-import { seededRandom } from "../../../src/lib/random.js";
 import { sleep } from "../../camera/rig.js";
 import { TestBroker } from "../../support/mosquitto.js";
-import { tempDir } from "../../support/process.js";
+import { standaloneBridge } from "./rig.js";
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,55 +11,9 @@ afterEach(async () => {
 });
 
 async function bridgeTo(broker: TestBroker, mqttConfig: Record<string, unknown>) {
-  let logged = "";
-  const logger = pino(
-    { level: "trace" },
-    new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    }),
-  );
-  const config = buildConfigSchema().parse({
-    cameras: { discovery: { enabled: false } },
-    mqtt: { baseTopic: "sec", reconnect: { initialMs: 50, maxMs: 200 }, ...mqttConfig },
-  });
-  const journal = new Journal({
-    path: `${tempDir()}/j.sqlite`,
-    maxBytes: 1 << 20,
-    policy: "block",
-    fsync: false,
-    logger,
-  });
-  journal.open();
-  const hub = new CameraHub({
-    config: config.cameras,
-    codec: vsCodec,
-    clock: systemClock,
-    random: seededRandom(1),
-    logger,
-    clientName: "t",
-  });
-  const bridge = new MqttBridge({
-    config: config.mqtt,
-    url: broker.url,
-    version: "t",
-    hub,
-    journal,
-    clock: systemClock,
-    random: seededRandom(1),
-    logger,
-    metrics: new Registry(),
-    health: () => ({}),
-    statusChanged: () => undefined,
-  });
-  bridge.start();
-  stops.push(async () => {
-    await bridge.stop();
-    journal.close();
-  });
-  return { bridge, logs: () => logged };
+  const solo = await standaloneBridge(broker.url, mqttConfig);
+  stops.push(() => solo.stop());
+  return solo;
 }
 
 describe("MQTT security", () => {
@@ -91,7 +35,7 @@ describe("MQTT security", () => {
     stops.push(() => viewer.endAsync(true));
     const states: string[] = [];
     viewer.on("message", (_t, payload) => states.push(payload.toString()));
-    await viewer.subscribeAsync("sec/bridge/state", { qos: 1 });
+    await viewer.subscribeAsync("solo/bridge/state", { qos: 1 });
     for (let i = 0; i < 100 && !states.includes("online"); i++) await sleep(20);
     expect(states).toContain("online");
     expect(bridge.health()).toEqual({ healthy: true, detail: "MQTT connected" });
@@ -117,7 +61,7 @@ describe("MQTT security", () => {
     const broker = new TestBroker({ tls: true });
     await broker.start();
     stops.push(() => broker.stop());
-    const { bridge, logs } = await bridgeTo(broker, { url: broker.url });
+    const { bridge, logs } = await bridgeTo(broker, {});
     await sleep(500);
     expect(bridge.health().healthy).toBe(false);
     expect(logs()).toMatch(/self[- ]signed|unable to (get|verify)/i);
