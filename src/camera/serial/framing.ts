@@ -38,9 +38,9 @@ export class LineFramer {
 
   push(chunk: Buffer): void {
     const { framing } = this.#options;
-    if (framing.mode === "fixedLength") return this.#fixed(chunk, framing.length);
-    if (framing.mode === "quiet") return this.#quiet(chunk, framing.quietMs);
-    this.#byTerminator(chunk);
+    if (framing.mode === "fixedLength") this.#fixed(chunk, framing.length);
+    else if (framing.mode === "quiet") this.#quiet(chunk, framing.quietMs);
+    else this.#byTerminator(chunk);
   }
 
   #byTerminator(chunk: Buffer): void {
