@@ -129,7 +129,23 @@ export type CameraEvent =
       readonly cameraId: string;
       readonly image: CameraImage;
       readonly source: "snap" | "live";
-    };
+    }
+  | SerialLineEvent;
+
+export type SerialValue = number | string | boolean | null;
+
+/** One line from a formatted-output port: always the raw text, and the fields or why not. */
+export interface SerialLineEvent {
+  readonly type: "serial";
+  readonly cameraId: string;
+  readonly port: number;
+  readonly raw: string;
+  readonly fields: Readonly<Record<string, SerialValue>> | undefined;
+  readonly error: string | undefined;
+  readonly time: number;
+  /** Per port, from 1 at daemon start. */
+  readonly seq: number;
+}
 
 export type CameraEventType = CameraEvent["type"];
 

@@ -16,6 +16,7 @@ import type {
   Report,
 } from "./domain.js";
 import { CameraError } from "./errors.js";
+import { SerialPorts } from "./serial/ports.js";
 import { type CameraEndpoint, CameraSession } from "./session.js";
 import { read } from "./wire/fields.js";
 import { DEFAULT_PORTS, MessageType, type Ports } from "./wire/messages.js";
@@ -61,6 +62,7 @@ export class CameraHub {
   readonly #sessions = new Map<string, CameraSession>();
   readonly #keepers = new Set<Keeper>();
   readonly #adopted = new Set<string>();
+  readonly serial: SerialPorts;
   #discovery: Discovery | undefined;
 
   constructor(options: CameraHubOptions) {
@@ -68,6 +70,17 @@ export class CameraHub {
     this.events = new EventBus((error) =>
       options.logger.error({ err: error }, "camera event listener failed"),
     );
+    this.serial = new SerialPorts({
+      clock: options.clock,
+      random: options.random,
+      logger: options.logger,
+      reconnect: options.config.reconnect,
+      emit: (event) => this.events.emit(event),
+    });
+    // A camera's text ports go offline together with its session.
+    this.events.subscribe((event) => {
+      if (event.type === "offline" && this.#sessions.has(event.cameraId)) this.serial.drop(event.cameraId);
+    });
   }
 
   /** Registers a keeper; lossless reports are acknowledged only when every keeper has them. */
@@ -77,7 +90,7 @@ export class CameraHub {
   }
 
   get cameras(): CameraState[] {
-    return [...this.#sessions.values()].map((session) => session.state);
+    return [...[...this.#sessions.values()].map((session) => session.state), ...this.serial.standalone];
   }
 
   session(id: string): CameraSession | undefined {
@@ -92,6 +105,8 @@ export class CameraHub {
     const { config, codec, clock } = this.#options;
     for (const camera of config.static) {
       const settings = config.defaults;
+      this.serial.add(camera.id, camera.address, camera.formattedOutput, !camera.binary);
+      if (!camera.binary) continue;
       await this.#add({
         id: camera.id,
         address: camera.address,
@@ -120,6 +135,7 @@ export class CameraHub {
   async stop(): Promise<void> {
     this.#discovery?.stop();
     this.#discovery = undefined;
+    this.serial.stop();
     await Promise.all([...this.#sessions.values()].map((session) => session.stop()));
     this.#sessions.clear();
   }
@@ -130,6 +146,12 @@ export class CameraHub {
     args: CommandArgs<N>,
   ): Promise<CommandResult<N>> {
     const session = this.#sessions.get(cameraId);
+    if (!session && this.serial.isStandalone(cameraId)) {
+      throw new CameraError(
+        "NOT_ALLOWED",
+        `camera ${cameraId} has formatted output only: it takes no commands`,
+      );
+    }
     if (!session) throw new CameraError("NOT_FOUND", `no camera ${cameraId}`);
     const result = await runCommand(session, name, args, {
       allowSetNetwork: this.#options.config.allowSetNetwork,

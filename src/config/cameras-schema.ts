@@ -1,5 +1,6 @@
 import { isIPv4 } from "node:net";
 import { z } from "zod";
+import type { DeepReadonly } from "./schema.js";
 import type { secretSchema } from "./secret.js";
 
 type SecretField = () => ReturnType<typeof secretSchema>;
@@ -31,6 +32,66 @@ const reportStream = z.strictObject({
   maxRate: z.number().min(0).default(0).describe("lossy: reports per second at most; 0 = no limit"),
   images: z.boolean().default(false).describe("ask for the report's images"),
 });
+
+const fieldType = z.enum(["int", "float", "hex", "octal", "string", "char", "bool"]);
+
+/** One formatted-output port: how its byte stream is cut into lines and each line into fields. */
+const formattedOutput = z
+  .strictObject({
+    port: z.int().min(1).max(65535).default(49211).describe("49211 to 49214 on a real camera"),
+    framing: z
+      .union([
+        z.strictObject({ terminator: z.string().min(1).describe("C escapes allowed: \\r\\n") }),
+        z.strictObject({ fixedLength: z.int().min(1).max(1_048_576) }),
+        z.strictObject({
+          quietMs: z.int().min(1).max(60_000).describe("a line ends after this long without bytes"),
+        }),
+      ])
+      .default({ terminator: "\\r\\n" }),
+    maxLineLength: z
+      .int()
+      .min(1)
+      .max(1_048_576)
+      .default(4_096)
+      .describe("a longer line is counted and skipped"),
+    encoding: z.enum(["latin1", "utf8", "ascii"]).default("latin1"),
+    parse: z
+      .union([
+        z.strictObject({
+          format: z.string().min(1).describe("the job's printf-style format"),
+          names: z.array(z.string().min(1)),
+        }),
+        z.strictObject({
+          regex: z.string().min(1).describe("named groups become fields"),
+          types: z.record(z.string(), fieldType).default({}),
+        }),
+        z.strictObject({
+          csv: z.strictObject({
+            delimiter: z.string().min(1).default(","),
+            quote: z.string().length(1).optional(),
+            names: z.array(z.string().min(1)).min(1),
+            types: z.record(z.string(), fieldType).default({}),
+          }),
+        }),
+      ])
+      .optional()
+      .describe("none: the raw line only"),
+  })
+  .superRefine((value, ctx) => {
+    if (value.parse && "regex" in value.parse) {
+      try {
+        new RegExp(value.parse.regex);
+      } catch (error) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["parse", "regex"],
+          message: `not a regular expression: ${(error as Error).message}`,
+        });
+      }
+    }
+  });
+
+export type FormattedOutputConfig = DeepReadonly<z.output<typeof formattedOutput>>;
 
 const cameraId = z
   .string()
@@ -68,6 +129,14 @@ export function camerasSchema(secret: SecretField) {
     password: settings.password,
     control: settings.control.optional(),
     reports: z.array(reportStream).optional(),
+    binary: z
+      .boolean()
+      .default(true)
+      .describe("false: a camera reached only through its formatted-output ports"),
+    formattedOutput: z
+      .array(formattedOutput)
+      .default([])
+      .describe("formatted-output ports to read (plain TCP text)"),
   });
   return z
     .strictObject({

@@ -125,6 +125,20 @@ export class CamerasService implements Service {
   }
 
   async start(): Promise<void> {
+    const hub = this.hub;
+    new Gauge({
+      name: "smartcam_formatted_output",
+      help: "Per camera and formatted-output port: lines, bytes, parse errors, overlong lines, reconnects",
+      labelNames: ["camera", "port", "figure"],
+      registers: [this.#context.metrics],
+      collect() {
+        this.reset();
+        for (const { cameraId, port, counters } of hub.serial.counters()) {
+          for (const [figure, value] of Object.entries(counters))
+            this.set({ camera: cameraId, port: String(port), figure }, value);
+        }
+      },
+    });
     // Lossless reports are acknowledged to cameras only once the journal has them.
     const journal = this.#context.lookup<JournalService>("journal")?.journal;
     if (journal) {
@@ -141,6 +155,7 @@ export class CamerasService implements Service {
     await this.hub.stop();
     this.#context.metrics.removeSingleMetric("smartcam_cameras");
     this.#context.metrics.removeSingleMetric("smartcam_camera_wire_events");
+    this.#context.metrics.removeSingleMetric("smartcam_formatted_output");
   }
 
   /** Cameras being offline is the cameras' state, not the daemon's ill health: /healthz stays 200. */

@@ -227,6 +227,19 @@ export class MqttBridge {
         );
         return;
       }
+      case "serial": {
+        // Lines have no acknowledgement on the camera side: the journal keeps them across an outage.
+        const payload = {
+          port: event.port,
+          raw: event.raw,
+          fields: event.fields ?? null,
+          ...(event.error === undefined ? {} : { error: event.error }),
+          time: new Date(event.time).toISOString(),
+          seq: event.seq,
+        };
+        void this.#options.journal.append(topics.serial(event.cameraId, event.port), JSON.stringify(payload));
+        return;
+      }
       case "image":
         if (event.source !== "snap") this.#publishImage(event.cameraId, event.image, event.source);
         return;

@@ -89,6 +89,19 @@ export const schemas = {
       replayed: z.boolean().optional(),
     })
     .describe("<base>/<camera>/gap/<inspection>, QoS 1: cycles that will never arrive"),
+  serial: z
+    .strictObject({
+      port: z.int(),
+      raw: z.string().describe("the line as received, decoded with the port's encoding"),
+      fields: z
+        .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
+        .nullable()
+        .describe("null when the port has no parser or the line did not parse"),
+      error: z.string().optional().describe("why the line did not parse"),
+      time: z.string(),
+      seq: z.int().describe("per port, from 1 at daemon start"),
+    })
+    .describe("<base>/<camera>/serial/<port>, QoS 1: one formatted-output line"),
   commandResponse: z
     .strictObject({
       status: z.enum(["ok", "error"]),

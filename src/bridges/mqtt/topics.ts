@@ -20,6 +20,7 @@ export class Topics {
   io = (camera: string, point: string) => `${this.base}/${topicLevel(camera)}/io/${topicLevel(point)}`;
   report = (camera: string, inspection: number) => `${this.base}/${topicLevel(camera)}/report/${inspection}`;
   gap = (camera: string, inspection: number) => `${this.base}/${topicLevel(camera)}/gap/${inspection}`;
+  serial = (camera: string, port: number) => `${this.base}/${topicLevel(camera)}/serial/${port}`;
   image = (camera: string, source: string) =>
     `${this.base}/${topicLevel(camera)}/image/${topicLevel(source)}`;
   imageMeta = (camera: string, source: string) => `${this.image(camera, source)}/meta`;
