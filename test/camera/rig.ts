@@ -19,6 +19,8 @@ export interface RigOptions {
   readonly timeoutMs?: number;
   readonly heartbeatMs?: number;
   readonly allowSetNetwork?: boolean;
+  /** Also read the simulator's formatted-output port, parsed with the job's format. */
+  readonly formattedOutput?: boolean;
   /** Runs on the hub before it starts (keepers, say). */
   readonly beforeStart?: (hub: CameraHub) => void;
 }
@@ -89,6 +91,16 @@ export async function startRig(options: RigOptions = {}) {
           password: options.password ?? "pw-camera",
           control: options.control ?? "onDemand",
           ...(options.reports ? { reports: options.reports } : {}),
+          ...(options.formattedOutput
+            ? {
+                formattedOutput: [
+                  {
+                    port: ports.output,
+                    parse: { format: "%s,%d,%.3f,%s\\r\\n", names: ["result", "cycle", "cycleTime", "lot"] },
+                  },
+                ],
+              }
+            : {}),
         },
       ],
       discovery: { enabled: options.discovery ?? false, bindAddress: "127.0.0.1", port: ports.announce },

@@ -140,7 +140,11 @@ export type MqttRig = Awaited<ReturnType<typeof startMqttRig>>;
  * A bridge with no cameras, to a given broker URL, its log captured: for what concerns the
  * connection alone (security, protocol fallback). Returns a stop function to call after the test.
  */
-export async function standaloneBridge(url: string, mqttConfig: Record<string, unknown>) {
+export async function standaloneBridge(
+  url: string,
+  mqttConfig: Record<string, unknown>,
+  camerasConfig: Record<string, unknown> = {},
+) {
   let logged = "";
   const logger = pino(
     { level: "trace" },
@@ -152,7 +156,7 @@ export async function standaloneBridge(url: string, mqttConfig: Record<string, u
     }),
   );
   const config = buildConfigSchema().parse({
-    cameras: { discovery: { enabled: false } },
+    cameras: { discovery: { enabled: false }, reconnect: { initialMs: 30, maxMs: 100 }, ...camerasConfig },
     mqtt: { baseTopic: "solo", reconnect: { initialMs: 20, maxMs: 200 }, url, ...mqttConfig },
   });
   const journal = new Journal({
@@ -185,11 +189,14 @@ export async function standaloneBridge(url: string, mqttConfig: Record<string, u
     statusChanged: () => undefined,
   });
   bridge.start();
+  await hub.start();
   return {
     bridge,
+    hub,
     logs: () => logged,
     async stop() {
       await bridge.stop();
+      await hub.stop();
       journal.close();
     },
   };

@@ -120,3 +120,28 @@ describe("formatted-output ports against a plain TCP server", () => {
     ]);
   });
 });
+
+describe("formatted output of a camera with a binary session (the simulator)", () => {
+  it("reads a line per cycle and goes offline together with the session", async () => {
+    const { startRig } = await import("../rig.js");
+    const rig = await startRig({ formattedOutput: true, heartbeatMs: 100, timeoutMs: 400 });
+    stops.push(() => rig.stop());
+    await rig.online();
+    // The text port connects on its own: trigger until its first line arrives.
+    let cycle = 0;
+    for (let i = 0; i < 100 && !rig.events.some((e) => e.type === "serial"); i++) {
+      cycle = (await rig.hub.command("cam1", "trigger", {})).cycle;
+      await sleep(20);
+    }
+    const line = await rig.waitFor((e) => e.type === "serial" && e.fields?.cycle === cycle);
+    expect(line.type === "serial" && line.fields).toMatchObject({
+      cycle,
+      lot: expect.stringMatching(/^LOT-\d+$/),
+    });
+    const before = rig.hub.serial.counters()[0]?.counters.reconnects ?? 0;
+    rig.camera.freeze();
+    await rig.waitFor((e) => e.type === "offline", 3_000);
+    await sleep(50);
+    expect(rig.hub.serial.counters()[0]?.counters.reconnects).toBeGreaterThan(before);
+  });
+});
