@@ -118,7 +118,10 @@ export class CameraHub {
         reports: camera.reports ?? settings.reports,
       });
     }
-    for (const endpoint of this.#options.endpoints ?? []) await this.#add(endpoint);
+    for (const endpoint of this.#options.endpoints ?? []) {
+      this.serial.add(endpoint.id, endpoint.address, endpoint.formattedOutput ?? [], false);
+      await this.#add(endpoint);
+    }
     if (config.discovery.enabled) {
       const discovery = new Discovery({
         codec,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { FormattedOutputConfig } from "../config/cameras-schema.js";
 import type { Clock, TimerHandle } from "../lib/clock.js";
 import { backoffDelay, type Random } from "../lib/random.js";
 import { ControlClient } from "./control.js";
@@ -23,6 +24,8 @@ export interface CameraEndpoint {
   readonly password: { reveal(): string } | undefined;
   readonly control: "never" | "onDemand" | "hold";
   readonly reports: readonly ReportStreamConfig[];
+  /** Formatted-output ports to read beside the binary session. */
+  readonly formattedOutput?: readonly FormattedOutputConfig[] | undefined;
 }
 
 export interface SessionOptions {

@@ -16,7 +16,7 @@ export function simulatorEndpoints(config: Config): CameraEndpoint[] {
   const defaults = config.cameras.defaults;
   return Array.from({ length: sim.cameras }, (_, i) => {
     const n = String(i + 1).padStart(3, "0");
-    const { output: _output, ...ports } = fleetPorts(sim.basePort, i);
+    const { output, ...ports } = fleetPorts(sim.basePort, i);
     return {
       id: `sim-cam-${n}`,
       address: sim.host,
@@ -26,6 +26,16 @@ export function simulatorEndpoints(config: Config): CameraEndpoint[] {
       password: { reveal: () => sim.password },
       control: defaults.control,
       reports: defaults.reports,
+      // The simulator writes "%s,%d,%.3f,%s\r\n" on its formatted-output port, as a job would.
+      formattedOutput: [
+        {
+          port: output,
+          framing: { terminator: "\\r\\n" },
+          maxLineLength: 4_096,
+          encoding: "latin1" as const,
+          parse: { format: "%s,%d,%.3f,%s\\r\\n", names: ["result", "cycle", "cycleTimeMs", "lot"] },
+        },
+      ],
     };
   });
 }
