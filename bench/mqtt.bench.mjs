@@ -24,14 +24,14 @@ const RUNS = 3;
 const SECONDS = 3;
 const logger = pino({ level: "silent" });
 
-function openJournal(fsync) {
+export function openJournal(fsync) {
   const path = join(mkdtempSync(join(tmpdir(), "bench-journal-")), "j.sqlite");
   const journal = new Journal({ path, maxBytes: 1 << 30, policy: "block", fsync, logger });
   journal.open();
   return journal;
 }
 
-function startBridge(config, url, hub, journal) {
+export function startBridge(config, url, hub, journal) {
   const metrics = new Registry();
   const bridge = new MqttBridge({
     config,
@@ -50,7 +50,7 @@ function startBridge(config, url, hub, journal) {
   return bridge;
 }
 
-async function subscribe(url, filter, onMessage) {
+export async function subscribe(url, filter, onMessage) {
   const client = await mqtt.connectAsync(url, { protocolVersion: 5 });
   client.on("message", onMessage);
   await client.subscribeAsync(filter, { qos: 1 });
