@@ -11,7 +11,14 @@ export interface DiscoveryOptions {
   readonly bindAddress: string;
   readonly port: number;
   readonly emit: (event: CameraEvent) => void;
+  /** Told once per kind of bad datagram (the first of each), so a flood does not flood the log. */
+  readonly onMalformed?: (kind: string, detail: string) => void;
 }
+
+/** Bounds that no announce can move: a subnet of cameras is far smaller, an interval far shorter. */
+export const MAX_CAMERAS = 4_096;
+const MIN_INTERVAL_MS = 100;
+const MAX_INTERVAL_MS = 60_000;
 
 interface Entry {
   announce: Announce;
@@ -32,6 +39,9 @@ export class Discovery {
   #socket: Socket | undefined;
   /** Datagrams that were not a valid ANNOUNCE. */
   malformed = 0;
+  /** Announces of new serials refused because the registry was full. */
+  refused = 0;
+  readonly #kindsSeen = new Set<string>();
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
@@ -69,18 +79,28 @@ export class Discovery {
       const frame = this.#options.codec.decodeDatagram(message);
       if (frame.type !== MessageType.ANNOUNCE) return;
       announce = toAnnounce(frame.fields);
-    } catch {
+    } catch (error) {
       this.malformed++;
+      const kind = (error as { reason?: string }).reason ?? (error as Error).name;
+      if (!this.#kindsSeen.has(kind)) {
+        this.#kindsSeen.add(kind);
+        this.#options.onMalformed?.(kind, (error as Error).message);
+      }
       return;
     }
     const { clock, emit } = this.#options;
     const previous = this.#registry.get(announce.serial);
+    if (!previous && this.#registry.size >= MAX_CAMERAS) {
+      this.refused++;
+      return;
+    }
     if (previous) clock.clearTimeout(previous.lostTimer);
+    const interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, announce.intervalMs));
     // Lost after three intervals of silence, as the profile says.
     const lostTimer = clock.setTimeout(() => {
       this.#registry.delete(announce.serial);
       emit({ type: "lost", serial: announce.serial });
-    }, 3 * Math.max(announce.intervalMs, 1));
+    }, 3 * interval);
     this.#registry.set(announce.serial, { announce, lastSeen: clock.now(), lostTimer });
     if (!previous) {
       emit({ type: "discovered", announce });

@@ -129,6 +129,11 @@ export class CameraHub {
         bindAddress: config.discovery.bindAddress,
         port: config.discovery.port,
         emit: (event) => this.#onDiscovery(event),
+        onMalformed: (kind, detail) =>
+          this.#options.logger.warn(
+            { kind, detail },
+            "malformed announce datagram (logged once per kind; all are counted)",
+          ),
       });
       await discovery.start();
       this.#discovery = discovery;

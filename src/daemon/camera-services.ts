@@ -149,6 +149,20 @@ export class CamerasService implements Service {
         }
       },
     });
+    new Gauge({
+      name: "smartcam_discovery",
+      help: "Discovery: cameras announcing, malformed datagrams, announces refused with the registry full",
+      labelNames: ["figure"],
+      registers: [this.#context.metrics],
+      collect() {
+        this.reset();
+        const discovery = hub.discovery;
+        if (!discovery) return;
+        this.set({ figure: "cameras" }, discovery.cameras.length);
+        this.set({ figure: "malformed" }, discovery.malformed);
+        this.set({ figure: "refused" }, discovery.refused);
+      },
+    });
     // Lossless reports are acknowledged to cameras only once the journal has them.
     const journal = this.#context.lookup<JournalService>("journal")?.journal;
     if (journal) {
@@ -166,6 +180,7 @@ export class CamerasService implements Service {
     this.#context.metrics.removeSingleMetric("smartcam_cameras");
     this.#context.metrics.removeSingleMetric("smartcam_camera_wire_events");
     this.#context.metrics.removeSingleMetric("smartcam_formatted_output");
+    this.#context.metrics.removeSingleMetric("smartcam_discovery");
   }
 
   /** Cameras being offline is the cameras' state, not the daemon's ill health: /healthz stays 200. */

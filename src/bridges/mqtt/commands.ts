@@ -26,6 +26,9 @@ export interface CommandContext {
   readonly publishImage: (camera: string, image: CameraImage, source: string) => string;
 }
 
+/** No command needs more: a larger payload is refused before it is parsed. */
+export const MAX_COMMAND_BYTES = 64 * 1024;
+
 const fail = (code: string, message: string, transaction?: string | number): CommandAnswer => ({
   status: "error",
   error: { code, message },
@@ -76,6 +79,8 @@ export class CommandHandler {
   }
 
   #parse(payload: Buffer): { body: Record<string, unknown>; transaction?: string | number } | CommandAnswer {
+    if (payload.length > MAX_COMMAND_BYTES)
+      return fail("BAD_REQUEST", `payload of ${payload.length} bytes; at most ${MAX_COMMAND_BYTES}`);
     let body: unknown;
     try {
       body = payload.length === 0 ? {} : JSON.parse(payload.toString("utf8"));
