@@ -190,6 +190,8 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   const sub = await subscribe(url, `${base}/+/report/0`, (_topic, payload) => {
     if (!counting) return;
     received++;
+    // Only latency runs look inside: a throughput run's subscriber does as little as the baseline's.
+    if (!ratePerSecond) return;
     const id = JSON.parse(payload.toString()).id;
     const at = sentAt.get(id);
     if (at !== undefined) latencies.push(Number(process.hrtime.bigint() - at) / 1e6);
@@ -203,7 +205,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   let cycle = 0;
   const send = (camera) => {
     const report = { ...syntheticReport(camera, ++cycle), lossless };
-    sentAt.set(report.id, process.hrtime.bigint());
+    if (ratePerSecond) sentAt.set(report.id, process.hrtime.bigint());
     if (lossless) return keep(report);
     events.emit({ type: "report", report });
     return Promise.resolve();
@@ -254,7 +256,10 @@ async function rawRun(url, { qos, seconds, ratePerSecond, size }) {
   let received = 0;
   const sub = await subscribe(url, topic, (_t, payload) => {
     received++;
-    latencies.push(Number(process.hrtime.bigint() - BigInt(payload.subarray(0, 20).toString().trim())) / 1e6);
+    if (ratePerSecond)
+      latencies.push(
+        Number(process.hrtime.bigint() - BigInt(payload.subarray(0, 20).toString().trim())) / 1e6,
+      );
   });
   const pub = await mqtt.connectAsync(url, { protocolVersion: 5 });
   pub.stream.setNoDelay(true);
