@@ -13,10 +13,11 @@ async function freePort() {
   return port;
 }
 
-export async function startBroker() {
+/** A fresh broker; pass the port of a stopped one to start again on it. */
+export async function startBroker(fixedPort) {
   const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"));
   chmodSync(dir, 0o777);
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const config = join(dir, "mosquitto.conf");
   writeFileSync(
     config,

@@ -15,7 +15,7 @@ const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const WINDOW_S = 10;
 const TICKS = 100; // clock ticks per second in /proc/<pid>/stat
 
-function spawnCli(args) {
+export function spawnCli(args) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "ignore"] });
   let out = "";
   child.stdout.on("data", (chunk) => {
@@ -25,13 +25,13 @@ function spawnCli(args) {
   return { child, out: () => out, exited: new Promise((resolve) => child.once("exit", resolve)) };
 }
 
-function sample(pid) {
+export function sample(pid) {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return { rss, cpuTicks: Number(fields[11]) + Number(fields[12]), at: Date.now() };
 }
 
-async function until(predicate, timeoutMs, what) {
+export async function until(predicate, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
