@@ -27,7 +27,10 @@ export async function startBroker(fixedPort) {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((resolve) => {
       const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once("error", () => resolve(false));
     });
     if (ok) break;
@@ -35,6 +38,10 @@ export async function startBroker(fixedPort) {
   }
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => (child.once("exit", resolve), child.kill("SIGTERM"))),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", resolve);
+        child.kill("SIGTERM");
+      }),
   };
 }

@@ -39,7 +39,8 @@ export async function until(predicate, timeoutMs, what) {
   }
 }
 
-async function scaleRun(url, cameras) {
+/** A simulator process with `cameras` cameras at 10 reports/s, and a daemon config bridging them to url under base. */
+export async function simulatorAndConfig(url, cameras, base) {
   const basePort = 20_000 + Math.floor(Math.random() * 3_000);
   const sim = spawnCli([
     "simulate",
@@ -57,16 +58,15 @@ async function scaleRun(url, cameras) {
   ]);
   await until(
     () => sim.out().includes(`"sim-cam-${String(cameras).padStart(3, "0")}"`),
-    30_000,
+    60_000,
     "the simulator",
   );
-  const dir = mkdtempSync(join(tmpdir(), "bench-scale-"));
+  const dir = mkdtempSync(join(tmpdir(), "bench-daemon-"));
   const statics = Array.from({ length: cameras }, (_, i) => {
     const { output, announce, ...ports } = fleetPorts(basePort, i);
     return { id: `c${i}`, address: "127.0.0.1", serial: `S${i}`, password: "pw", control: "never", ports };
   });
   const file = join(dir, "config.json");
-  const base = `scale${cameras}`;
   writeFileSync(
     file,
     JSON.stringify({
@@ -77,6 +77,12 @@ async function scaleRun(url, cameras) {
       mqtt: { url, baseTopic: base },
     }),
   );
+  return { sim, file };
+}
+
+async function scaleRun(url, cameras) {
+  const base = `scale${cameras}`;
+  const { sim, file } = await simulatorAndConfig(url, cameras, base);
   const online = new Set();
   const latencies = [];
   const cycles = new Map();

@@ -2,14 +2,11 @@
 // Many simulated cameras through the daemon to a Mosquitto that restarts on a timer. The daemon's
 // RSS and open file descriptors are sampled on a fixed interval and written to
 // bench/results/soak.json, to show that nothing leaks.
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fleetPorts } from "../dist/camera/simulator/fleet.js";
 import { startBroker } from "./broker.mjs";
-import { sample, spawnCli, until } from "./scale.bench.mjs";
+import { sample, simulatorAndConfig, spawnCli } from "./scale.bench.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -32,40 +29,7 @@ for (const [name, value] of Object.entries({ minutes, cameras, restartEvery, sam
 
 let broker = await startBroker();
 const port = Number(broker.url.split(":").at(-1));
-const basePort = 20_000 + Math.floor(Math.random() * 3_000);
-const sim = spawnCli([
-  "simulate",
-  "--cameras",
-  String(cameras),
-  "--rate",
-  "10",
-  "--base-port",
-  String(basePort),
-  "--no-announce",
-  "--password",
-  "pw",
-]);
-await until(
-  () => sim.out().includes(`"sim-cam-${String(cameras).padStart(3, "0")}"`),
-  60_000,
-  "the simulator",
-);
-const dir = mkdtempSync(join(tmpdir(), "soak-"));
-const statics = Array.from({ length: cameras }, (_, i) => {
-  const { output, announce, ...ports } = fleetPorts(basePort, i);
-  return { id: `c${i}`, address: "127.0.0.1", serial: `S${i}`, password: "pw", control: "never", ports };
-});
-const file = join(dir, "config.json");
-writeFileSync(
-  file,
-  JSON.stringify({
-    log: { level: "warn" },
-    http: { enabled: false },
-    daemon: { stateDirectory: join(dir, "state") },
-    cameras: { discovery: { enabled: false }, static: statics },
-    mqtt: { url: `mqtt://127.0.0.1:${port}`, baseTopic: "soak" },
-  }),
-);
+const { sim, file } = await simulatorAndConfig(`mqtt://127.0.0.1:${port}`, cameras, "soak");
 const daemon = spawnCli(["run", "--config", file]);
 const pid = daemon.child.pid;
 const samples = [];
