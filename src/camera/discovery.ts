@@ -53,7 +53,7 @@ export class Discovery {
 
   async start(): Promise<void> {
     const socket = createSocket({ type: "udp4", reuseAddr: true });
-    socket.on("message", (message, remote) => this.#onMessage(message, remote.address));
+    socket.on("message", (message) => this.handle(message));
     socket.on("error", () => undefined);
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
@@ -108,9 +108,5 @@ export class Discovery {
     }
     const changed = WATCHED.filter((key) => previous.announce[key] !== announce[key]);
     if (changed.length > 0) emit({ type: "changed", announce, changed });
-  }
-
-  #onMessage(message: Buffer, _from: string): void {
-    this.handle(message);
   }
 }

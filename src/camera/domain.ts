@@ -147,8 +147,6 @@ export interface SerialLineEvent {
   readonly seq: number;
 }
 
-export type CameraEventType = CameraEvent["type"];
-
 export interface QueueInfo {
   readonly enabled: boolean;
   readonly capacity: number;

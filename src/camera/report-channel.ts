@@ -51,10 +51,6 @@ export class ReportChannel {
     this.#context = context;
   }
 
-  get lastCycle(): Position | undefined {
-    return this.#last;
-  }
-
   /** Resumes from a position kept elsewhere (a journal, across daemon restarts). */
   resumeFrom(position: Position | undefined): void {
     this.#last = position;

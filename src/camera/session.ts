@@ -183,10 +183,7 @@ export class CameraSession {
       );
       const token = hello.text("session");
       this.#startHeartbeat(live, hello.int("heartbeatMs"), hello.int("timeoutMs"));
-      const uptime = await Promise.race([
-        beat,
-        this.#timeout(hello.int("timeoutMs"), "no heartbeat after HELLO"),
-      ]);
+      const uptime = await this.#within(beat, hello.int("timeoutMs"), "no heartbeat after HELLO");
       const bootTime = this.#bootTime(clock.now() - uptime);
       const attach = async (port: number, onFrame: (frame: Frame) => void) => {
         const conn = await open(port, onFrame);
@@ -229,11 +226,19 @@ export class CameraSession {
     return conn;
   }
 
-  #timeout(ms: number, message: string): Promise<never> {
-    return new Promise((_, reject) => {
-      const timer = this.options.clock.setTimeout(() => reject(new CameraError("TIMEOUT", message)), ms);
+  /** Resolves with work's value, or rejects after ms; the timer goes either way, or at teardown. */
+  async #within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.options.clock.setTimeout(() => reject(new CameraError("TIMEOUT", message)), ms);
       this.#pendingTimers.add(timer);
     });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      this.options.clock.clearTimeout(timer);
+      if (timer) this.#pendingTimers.delete(timer);
+    }
   }
 
   readonly #pendingTimers = new Set<TimerHandle>();

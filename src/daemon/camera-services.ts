@@ -105,12 +105,15 @@ export class CamerasService implements Service {
       )
         context.statusChanged();
     });
+  }
+
+  async start(): Promise<void> {
     const hub = this.hub;
     new Gauge({
       name: "smartcam_cameras",
       help: "Cameras by availability",
       labelNames: ["availability"],
-      registers: [context.metrics],
+      registers: [this.#context.metrics],
       collect() {
         this.reset();
         for (const availability of ["connecting", "online", "offline"] as const) {
@@ -122,7 +125,7 @@ export class CamerasService implements Service {
       name: "smartcam_camera_wire_events",
       help: "Per camera: connects, drops and malformed frames since start",
       labelNames: ["camera", "event"],
-      registers: [context.metrics],
+      registers: [this.#context.metrics],
       collect() {
         this.reset();
         for (const state of hub.cameras) {
@@ -132,10 +135,6 @@ export class CamerasService implements Service {
         }
       },
     });
-  }
-
-  async start(): Promise<void> {
-    const hub = this.hub;
     new Gauge({
       name: "smartcam_formatted_output",
       help: "Per camera and formatted-output port: lines, bytes, parse errors, overlong lines, reconnects",

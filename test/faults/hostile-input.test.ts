@@ -32,6 +32,20 @@ const TEMPLATES: Frame[] = [
   },
 ];
 
+/** A well-formed ANNOUNCE of a camera with the given serial and announced interval. */
+function announce(serial: string, intervalMs: number): Buffer {
+  const texts = ["name", "model", "mac", "ip", "inControl", "status", "job", "version"].map((name) =>
+    f.text(name, name === "ip" ? "10.0.0.1" : "x"),
+  );
+  const ints = ["uptimeMs", "inspections", "passed", "failed"].map((name) => f.int(name, 1));
+  return vsCodec.encode({
+    type: MessageType.ANNOUNCE,
+    flags: 0,
+    seq: 0,
+    fields: [...texts, f.text("serial", serial), ...ints, f.int("intervalMs", intervalMs)],
+  });
+}
+
 describe("hostile input", () => {
   it("10^6 random and mutated frames: only the codec's typed error, and the buffer stays within its limit", () => {
     const random = seededRandom(2026);
@@ -99,20 +113,7 @@ describe("hostile input", () => {
           for (let j = 0; j < datagram.length; j++) datagram[j] = Math.floor(random() * 256);
         } else {
           // Well-formed announces from ever-new serials with a huge interval: a registry flood.
-          const fields = ["name", "model", "mac", "ip", "inControl", "status", "job", "version"].map((name) =>
-            f.text(name, name === "ip" ? "10.0.0.1" : "x"),
-          );
-          datagram = vsCodec.encode({
-            type: MessageType.ANNOUNCE,
-            flags: 0,
-            seq: 0,
-            fields: [
-              ...fields,
-              f.text("serial", `S${i}`),
-              ...["uptimeMs", "inspections", "passed", "failed"].map((n) => f.int(n, 1)),
-              f.int("intervalMs", 2 ** 40),
-            ],
-          });
+          datagram = announce(`S${i}`, 2 ** 40);
         }
         sender.send(datagram, port, "127.0.0.1");
         // Paced so that the kernel's receive buffer keeps up: UDP on loopback drops what overflows it.
@@ -142,23 +143,7 @@ describe("hostile input", () => {
       port: await freeUdpPort(),
       emit: () => undefined,
     });
-    const fields = ["name", "model", "mac", "ip", "inControl", "status", "job", "version"].map((name) =>
-      f.text(name, "x"),
-    );
-    for (let i = 0; i < MAX_CAMERAS + 50; i++) {
-      discovery.handle(
-        vsCodec.encode({
-          type: MessageType.ANNOUNCE,
-          flags: 0,
-          seq: 0,
-          fields: [
-            ...fields,
-            f.text("serial", `S${i}`),
-            ...["uptimeMs", "inspections", "passed", "failed", "intervalMs"].map((n) => f.int(n, 1000)),
-          ],
-        }),
-      );
-    }
+    for (let i = 0; i < MAX_CAMERAS + 50; i++) discovery.handle(announce(`S${i}`, 1_000));
     expect(discovery.cameras).toHaveLength(MAX_CAMERAS);
     expect(discovery.refused).toBe(50);
     discovery.stop();

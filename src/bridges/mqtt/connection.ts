@@ -30,6 +30,8 @@ export class MqttConnection {
   readonly #options: ConnectionOptions;
   #client: MqttClient | undefined;
   #version: 4 | 5;
+  /** CA and client certificate, read once at start: a reconnect does no file I/O. */
+  readonly #tlsFiles: { ca?: Buffer; cert?: Buffer };
   #attempt = 0;
   #retry: TimerHandle | undefined;
   #running = false;
@@ -38,6 +40,11 @@ export class MqttConnection {
   constructor(options: ConnectionOptions) {
     this.#options = options;
     this.#version = options.config.protocolVersion;
+    const { ca, cert } = options.config.tls;
+    this.#tlsFiles = {
+      ...(ca ? { ca: readFileSync(ca) } : {}),
+      ...(cert ? { cert: readFileSync(cert) } : {}),
+    };
   }
 
   get connected(): boolean {
@@ -81,8 +88,8 @@ export class MqttConnection {
     if (config.username !== undefined) options.username = config.username;
     if (config.password) options.password = config.password.reveal();
     const tls = config.tls;
-    if (tls.ca) options.ca = readFileSync(tls.ca);
-    if (tls.cert) options.cert = readFileSync(tls.cert);
+    if (this.#tlsFiles.ca) options.ca = this.#tlsFiles.ca;
+    if (this.#tlsFiles.cert) options.cert = this.#tlsFiles.cert;
     if (tls.key) options.key = tls.key.reveal();
     options.rejectUnauthorized = tls.rejectUnauthorized;
     return options;

@@ -55,6 +55,8 @@ export class Journal {
   #db: Database.Database | undefined;
   #statements: Statements | undefined;
   #pending: PendingAppend[] = [];
+  /** Bytes of #pending, kept as they come and go so that checking room costs nothing per append. */
+  #pendingBytes = 0;
   #blocked: PendingAppend[] = [];
   #removals: number[] = [];
   #flushScheduled = false;
@@ -146,14 +148,18 @@ export class Journal {
       const entry = { topic, payload: bytes, position, resolve, reject };
       if (this.#options.policy === "block" && (this.#blocked.length > 0 || !this.#fits(bytes.length)))
         this.#blocked.push(entry);
-      else this.#pending.push(entry);
+      else this.#enqueue(entry);
       this.#schedule();
     });
   }
 
   #fits(size: number): boolean {
-    const queued = this.#pending.reduce((sum, entry) => sum + entry.payload.length, 0);
-    return this.#bytes + queued + size <= this.#options.maxBytes;
+    return this.#bytes + this.#pendingBytes + size <= this.#options.maxBytes;
+  }
+
+  #enqueue(entry: PendingAppend): void {
+    this.#pending.push(entry);
+    this.#pendingBytes += entry.payload.length;
   }
 
   /** Entries with from < seq <= to, oldest first. */
@@ -196,10 +202,11 @@ export class Journal {
           this.#count--;
         }
         while (this.#blocked.length > 0 && this.#fits((this.#blocked[0] as PendingAppend).payload.length)) {
-          this.#pending.push(this.#blocked.shift() as PendingAppend);
+          this.#enqueue(this.#blocked.shift() as PendingAppend);
         }
         batch = this.#pending;
         this.#pending = [];
+        this.#pendingBytes = 0;
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
           st.insert.run(entry.topic, entry.payload, entry.payload.length);
