@@ -197,7 +197,11 @@ export const simulatorSchema = z
     seed: z.int().default(1),
     rateHz: z.number().min(0).max(1_000).default(2).describe("inspection cycles per second per camera"),
     host: z.string().default("127.0.0.1"),
-    basePort: port().default(51000).describe("camera i listens on basePort + 20*i and up"),
+    basePort: port()
+      .default(21000)
+      .describe(
+        "camera i listens on basePort + 20*i and up; keep below 32768, where the system picks ports for outgoing connections",
+      ),
     password: z
       .string()
       .min(1)
