@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { payloadJsonSchemas } from "./bridges/mqtt/payloads.js";
+import { hashPassword } from "./bridges/opcua/passwords.js";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
@@ -90,6 +91,52 @@ function main(argv: readonly string[]): void {
       const parsed = parseSimulateOptions(options);
       if (typeof parsed === "string") return fail(parsed, EXIT_CONFIG);
       process.exit(await runSimulator(parsed, createLogger("info")));
+    });
+
+  program
+    .command("opcua-trust")
+    .description("list the OPC UA client certificates, or accept or reject one by thumbprint")
+    .argument("<action>", "list | accept | reject")
+    .argument("[thumbprint]", "hex SHA-1 thumbprint, or its first 8 digits or more, as 'list' shows it")
+    .option("-c, --config <file>", "config file: where the PKI folder is")
+    .action(async (action: string, thumbprint: string | undefined, options: { config?: string }) => {
+      // node-opcua is large: only the commands that need it load it.
+      const { pkiDirectory } = await import("./bridges/opcua/server.js");
+      const { listCertificates, setTrust } = await import("./bridges/opcua/trust.js");
+      let pki: string;
+      try {
+        const config = loadConfig({ file: options.config, env: process.env, args: [] });
+        pki = pkiDirectory(config.opcua, config.daemon.stateDirectory);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        return fail(error.message, EXIT_CONFIG);
+      }
+      if (action === "list") {
+        for (const entry of listCertificates(pki))
+          process.stdout.write(`${entry.status.padEnd(9)} ${entry.thumbprint} ${entry.file}\n`);
+        return;
+      }
+      if ((action !== "accept" && action !== "reject") || !thumbprint)
+        return fail("usage: opcua-trust list | accept <thumbprint> | reject <thumbprint>", 2);
+      try {
+        const entry = await setTrust(pki, thumbprint, action === "accept");
+        process.stdout.write(`${action === "accept" ? "trusted" : "rejected"} ${entry.thumbprint}\n`);
+      } catch (error) {
+        fail(error instanceof Error ? error.message : String(error), 1);
+      }
+    });
+
+  program
+    .command("opcua-hash-password")
+    .description("read a password on stdin and print the hash to put in opcua.users[].passwordHash")
+    .action(async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const password = Buffer.concat(chunks)
+        .toString("utf8")
+        .replace(/\r?\n$/, "");
+      if (password.length === 0) return fail("no password on stdin", 2);
+      process.stdout.write(`${await hashPassword(password)}\n`);
     });
 
   program

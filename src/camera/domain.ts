@@ -111,6 +111,8 @@ export type CameraEvent =
       readonly point: string;
       readonly value: boolean;
       readonly time: number;
+      /** Known from the point list read on attach; a change event alone does not carry it. */
+      readonly kind?: IoPoint["kind"] | undefined;
     }
   | { readonly type: "report"; readonly report: Report }
   | {

@@ -217,6 +217,7 @@ export class CameraHub {
           point: point.name,
           value: point.value,
           time: clock.now(),
+          kind: point.kind,
         });
       await session.service("io").request(MessageType.IO_SUBSCRIBE, []);
       const status = await runCommand(session, "status", {}, { allowSetNetwork: false });

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
 import { mqttSchema } from "./mqtt-schema.js";
+import { opcuaSchema } from "./opcua-schema.js";
 import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
 
 export interface SchemaEnvironment extends SecretEnvironment {
   /** systemd's StateDirectory= sets STATE_DIRECTORY; it becomes the default state folder. */
   readonly stateDirectory?: string | undefined;
-  /** Makes the default MQTT client id stable per machine. */
+  /** Makes the default MQTT client id and OPC UA application URI stable per machine. */
   readonly hostname?: string | undefined;
 }
 
@@ -58,6 +59,7 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
       .describe("the supervisor itself"),
     cameras: camerasSchema(secret),
     mqtt: mqttSchema(secret, env.hostname ?? "host"),
+    opcua: opcuaSchema(env.hostname ?? "localhost"),
     simulator: simulatorSchema,
   });
 }

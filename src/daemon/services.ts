@@ -1,6 +1,7 @@
 import { camerasServiceSpec, simulatorServiceSpec } from "./camera-services.js";
 import { httpServiceSpec } from "./http-service.js";
 import { brokerServiceSpec, journalServiceSpec, mqttServiceSpec } from "./mqtt-services.js";
+import { opcuaServiceSpec } from "./opcua-service.js";
 import type { ServiceSpec } from "./service.js";
 
 /** Every service the daemon can run, in any order: the supervisor orders them by dependsOn. */
@@ -12,5 +13,6 @@ export function serviceSpecs(): ServiceSpec[] {
     simulatorServiceSpec,
     camerasServiceSpec,
     mqttServiceSpec,
+    opcuaServiceSpec,
   ];
 }

@@ -170,9 +170,12 @@ describe("configJsonSchema", () => {
       "http",
       "log",
       "mqtt",
+      "opcua",
       "simulator",
     ]);
     expect(schema.properties.http?.properties.port?.default).toBe(9180);
+    expect(schema.properties.opcua?.properties.allowUnsecured?.default).toBe(false);
+    expect(schema.properties.opcua?.properties.autoAcceptCertificates?.default).toBe(false);
     expect(schema.properties.http?.properties.metricsToken?.description).toMatch(/Bearer/);
   });
 });

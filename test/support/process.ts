@@ -52,7 +52,8 @@ export interface SpawnOptions {
 
 /** Runs the built CLI as a real process, the way systemd or a container would. */
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): Spawned {
-  const env: Record<string, string> = {};
+  // OPC UA has its own tests; elsewhere a server on 4840 per daemon would only collide.
+  const env: Record<string, string> = { SMARTCAM_OPCUA_ENABLED: "false" };
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
     if (value !== undefined && !(key.startsWith("SMARTCAM_") && !(options.env && key in options.env)))
       env[key] = value;

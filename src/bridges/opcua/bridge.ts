@@ -1,0 +1,198 @@
+import type { Namespace, StatusCode, UAObject } from "node-opcua";
+import { StatusCodes } from "node-opcua";
+import type { Logger } from "pino";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { CameraError, type CameraEvent, type CameraHub, type CameraState } from "../../camera/index.js";
+import { CameraFolder } from "./camera-folder.js";
+import type { OpcuaServer } from "./server.js";
+import { VisionSystem } from "./vision-system.js";
+
+export interface OpcuaBridgeOptions {
+  readonly server: OpcuaServer;
+  readonly hub: CameraHub;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+}
+
+interface CameraNodes {
+  readonly folder: CameraFolder;
+  readonly vision: VisionSystem;
+}
+
+export const OPCUA_METRICS = [
+  "smartcam_opcua_sessions",
+  "smartcam_opcua_subscriptions",
+  "smartcam_opcua_events_total",
+  "smartcam_opcua_calls_total",
+] as const;
+
+/**
+ * Maps camera-layer events onto the address space: a plain folder and a VisionSystemType instance
+ * per camera, made when the camera first shows up and removed when discovery loses it.
+ */
+export class OpcuaBridge {
+  readonly #options: OpcuaBridgeOptions;
+  readonly #cameras = new Map<string, CameraNodes>();
+  readonly #events: Counter;
+  readonly #calls: Counter;
+  #roots: { plain: UAObject; vision: UAObject } | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: OpcuaBridgeOptions) {
+    this.#options = options;
+    const { metrics, server } = options;
+    this.#events = new Counter({
+      name: "smartcam_opcua_events_total",
+      help: "ResultReady events raised",
+      registers: [metrics],
+    });
+    this.#calls = new Counter({
+      name: "smartcam_opcua_calls_total",
+      help: "OPC UA method calls by result status",
+      labelNames: ["status"],
+      registers: [metrics],
+    });
+    new Gauge({
+      name: "smartcam_opcua_sessions",
+      help: "open OPC UA sessions",
+      registers: [metrics],
+      collect() {
+        this.set(server.sessions);
+      },
+    });
+    new Gauge({
+      name: "smartcam_opcua_subscriptions",
+      help: "OPC UA subscriptions",
+      registers: [metrics],
+      collect() {
+        this.set(server.subscriptions);
+      },
+    });
+  }
+
+  start(): void {
+    const { server, hub } = this.#options;
+    const own = server.own;
+    const objects = server.addressSpace.rootFolder.objects;
+    this.#roots = {
+      plain: own.addFolder(objects, { browseName: "Cameras", nodeId: "s=Cameras" }),
+      vision: own.addFolder(objects, {
+        browseName: "VisionSystems",
+        nodeId: "s=VisionSystems",
+        eventNotifier: 1,
+      } as never),
+    };
+    server.addressSpace.rootFolder.objects.server.addReference({
+      referenceType: "HasNotifier",
+      nodeId: this.#roots.vision,
+    });
+    server.server.on("response", (response) => {
+      if (response.schema.name !== "CallResponse") return;
+      const results = (response as unknown as { results?: { statusCode: StatusCode }[] }).results ?? [];
+      for (const result of results) this.#calls.inc({ status: result.statusCode.name });
+    });
+    for (const state of hub.cameras) this.#camera(state.id, state);
+    this.#unsubscribe = hub.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#cameras.clear();
+    this.#roots = undefined;
+  }
+
+  get cameraCount(): number {
+    return this.#cameras.size;
+  }
+
+  #camera(id: string, state?: CameraState): CameraNodes | undefined {
+    const known = this.#cameras.get(id);
+    if (known) return known;
+    const roots = this.#roots;
+    const current = state ?? this.#options.hub.cameras.find((camera) => camera.id === id);
+    if (!roots || !current) return undefined;
+    const { server, hub } = this.#options;
+    const own: Namespace = server.own;
+    const nodes: CameraNodes = {
+      folder: new CameraFolder({
+        own,
+        parent: roots.plain,
+        cameraId: id,
+        writeIo: async (point, value) => {
+          await hub.command(id, "ioWrite", { point, value });
+        },
+        writeFailed: (error) => statusOf(error),
+      }),
+      vision: new VisionSystem({
+        space: server.addressSpace,
+        own,
+        mv: server.machineVision,
+        parent: roots.vision,
+        cameraId: id,
+        run: (name, args) => hub.command(id, name, args),
+      }),
+    };
+    this.#cameras.set(id, nodes);
+    nodes.folder.update(current);
+    nodes.vision.update(current);
+    return nodes;
+  }
+
+  #remove(id: string): void {
+    const nodes = this.#cameras.get(id);
+    if (!nodes) return;
+    this.#cameras.delete(id);
+    const own = this.#options.server.own;
+    own.deleteNode(nodes.folder.node);
+    own.deleteNode(nodes.vision.node);
+    this.#options.logger.info({ camera: id }, "OPC UA: camera removed from the address space");
+  }
+
+  #onEvent(event: CameraEvent): void {
+    switch (event.type) {
+      case "online":
+      case "offline":
+      case "state": {
+        const nodes = this.#camera(event.cameraId, event.state);
+        nodes?.folder.update(event.state);
+        nodes?.vision.update(event.state);
+        return;
+      }
+      case "io":
+        this.#camera(event.cameraId)?.folder.io(event.point, event.value, event.time, event.kind);
+        return;
+      case "report": {
+        const nodes = this.#camera(event.report.cameraId);
+        if (!nodes) return;
+        nodes.folder.report(event.report);
+        nodes.vision.resultReady(event.report);
+        this.#events.inc();
+        return;
+      }
+      case "gap":
+        this.#camera(event.cameraId)?.folder.gap();
+        return;
+      case "serial":
+        this.#camera(event.cameraId)?.folder.serial(event);
+        return;
+      case "lost":
+        // The hub drops the lost camera's session after this event: look once it has.
+        setImmediate(() => {
+          const ids = new Set(this.#options.hub.cameras.map((camera) => camera.id));
+          for (const id of this.#cameras.keys()) if (!ids.has(id)) this.#remove(id);
+        });
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function statusOf(error: unknown): StatusCode {
+  if (!(error instanceof CameraError)) return StatusCodes.BadInternalError;
+  if (error.code === "TIMEOUT") return StatusCodes.BadTimeout;
+  if (error.code === "NOT_FOUND") return StatusCodes.BadNotFound;
+  if (error.code === "READ_ONLY") return StatusCodes.BadNotWritable;
+  return StatusCodes.BadCommunicationError;
+}

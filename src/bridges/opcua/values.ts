@@ -1,0 +1,160 @@
+import {
+  DataType,
+  type Namespace,
+  type StatusCode,
+  StatusCodes,
+  type UAObject,
+  type UAVariable,
+  Variant,
+} from "node-opcua";
+import type { Datum, SerialValue } from "../../camera/index.js";
+
+export interface Typed {
+  readonly dataType: DataType;
+  readonly value: unknown;
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** One OPC UA type per datum type; records and lists, which SCADA tags cannot hold, become JSON text. */
+export function fromDatum(datum: Datum): Typed {
+  switch (datum.type) {
+    case "bool":
+      return { dataType: DataType.Boolean, value: datum.value };
+    case "int":
+      return { dataType: DataType.Int32, value: datum.value };
+    case "float":
+      return { dataType: DataType.Double, value: datum.value };
+    case "text":
+      return { dataType: DataType.String, value: datum.value };
+    case "bytes":
+      return { dataType: DataType.ByteString, value: Buffer.from(datum.value) };
+    case "time":
+      return { dataType: DataType.DateTime, value: new Date(datum.value) };
+    default:
+      return { dataType: DataType.String, value: JSON.stringify(plain(datum)) };
+  }
+}
+
+function plain(datum: Datum): unknown {
+  switch (datum.type) {
+    case "record":
+      return Object.fromEntries(Object.entries(datum.value).map(([key, value]) => [key, plain(value)]));
+    case "list":
+      return datum.value.map(plain);
+    case "bytes":
+      return Buffer.from(datum.value).toString("base64");
+    case "time":
+      return new Date(datum.value).toISOString();
+    default:
+      return datum.value;
+  }
+}
+
+/** A formatted-output field; null (an empty field) is undefined: the variable keeps its type. */
+export function fromSerial(value: SerialValue): Typed | undefined {
+  if (value === null) return undefined;
+  if (typeof value === "number") return { dataType: DataType.Double, value };
+  if (typeof value === "boolean") return { dataType: DataType.Boolean, value };
+  return { dataType: DataType.String, value };
+}
+
+const NUMERIC = new Set([DataType.Int32, DataType.Double]);
+
+/**
+ * A variable whose type is fixed when first seen. A later value of another type is converted when
+ * both are numbers, and otherwise marked BadTypeMismatch rather than silently retyped under a client.
+ */
+export class TypedVariable {
+  readonly variable: UAVariable;
+  readonly dataType: DataType;
+  /** Whether the last value came from the camera, so that it may turn Good again. */
+  #real = false;
+
+  constructor(namespace: Namespace, parent: UAObject, name: string, first: Typed, writable = false) {
+    this.dataType = first.dataType;
+    this.variable = namespace.addVariable({
+      componentOf: parent,
+      browseName: name,
+      nodeId: `s=${parent.nodeId.value}.${name}`,
+      dataType: first.dataType,
+      minimumSamplingInterval: 0,
+      accessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
+      userAccessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
+    });
+  }
+
+  set(typed: Typed, time: number | undefined): void {
+    const timestamp = time === undefined ? undefined : new Date(time);
+    let { value } = typed;
+    let status: StatusCode = StatusCodes.Good;
+    if (typed.dataType !== this.dataType) {
+      if (NUMERIC.has(typed.dataType) && NUMERIC.has(this.dataType)) value = Number(value);
+      else status = StatusCodes.BadTypeMismatch;
+    }
+    if (this.dataType === DataType.Int32 && typeof value === "number") {
+      if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+        status = StatusCodes.BadOutOfRange;
+        value = undefined;
+      }
+    }
+    if (status !== StatusCodes.Good) {
+      this.status(status, timestamp);
+      return;
+    }
+    this.#real = true;
+    this.variable.setValueFromSource(new Variant({ dataType: this.dataType, value }), status, timestamp);
+  }
+
+  /** The camera is back: its last value is current again until the camera says otherwise. */
+  restore(): void {
+    if (this.#real && this.variable.readValue().statusCode.isNotGood()) this.status(StatusCodes.Good);
+  }
+
+  /** Keeps the last value and changes only its status: what SCADA expects of a lost device. */
+  status(status: StatusCode, timestamp?: Date): void {
+    const last = this.variable.readValue().value;
+    this.variable.setValueFromSource(last, status, timestamp);
+  }
+}
+
+/** Every TypedVariable under a parent, by name: made on first sight. */
+export class VariableSet {
+  readonly #namespace: Namespace;
+  readonly #parent: UAObject;
+  readonly #variables = new Map<string, TypedVariable>();
+
+  constructor(namespace: Namespace, parent: UAObject) {
+    this.#namespace = namespace;
+    this.#parent = parent;
+  }
+
+  get(name: string): TypedVariable | undefined {
+    return this.#variables.get(name);
+  }
+
+  set(name: string, typed: Typed, time?: number): TypedVariable {
+    const known = this.#variables.get(name);
+    if (known) {
+      known.set(typed, time);
+      return known;
+    }
+    const made = new TypedVariable(this.#namespace, this.#parent, name, typed);
+    made.set(typed, time);
+    this.#variables.set(name, made);
+    return made;
+  }
+
+  add(name: string, variable: TypedVariable): void {
+    this.#variables.set(name, variable);
+  }
+
+  status(status: StatusCode): void {
+    for (const variable of this.#variables.values()) variable.status(status);
+  }
+
+  restore(): void {
+    for (const variable of this.#variables.values()) variable.restore();
+  }
+}

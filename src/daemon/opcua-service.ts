@@ -1,0 +1,66 @@
+import { OPCUA_METRICS, OpcuaBridge } from "../bridges/opcua/bridge.js";
+import { OpcuaServer } from "../bridges/opcua/server.js";
+import { packageVersion } from "../lib/version.js";
+import type { CamerasService } from "./camera-services.js";
+import type { Service, ServiceContext, ServiceSpec } from "./service.js";
+
+class OpcuaService implements Service {
+  readonly #context: ServiceContext;
+  #server: OpcuaServer | undefined;
+  #bridge: OpcuaBridge | undefined;
+
+  constructor(context: ServiceContext) {
+    this.#context = context;
+  }
+
+  async start(): Promise<void> {
+    const context = this.#context;
+    const cameras = context.lookup<CamerasService>("cameras");
+    if (!cameras) throw new Error("the OPC UA server needs the cameras");
+    const server = new OpcuaServer({
+      config: context.config.opcua,
+      stateDirectory: context.config.daemon.stateDirectory,
+      version: packageVersion(),
+      logger: context.logger,
+    });
+    this.#server = server;
+    await server.start();
+    this.#bridge = new OpcuaBridge({
+      server,
+      hub: cameras.hub,
+      logger: context.logger,
+      metrics: context.metrics,
+    });
+    this.#bridge.start();
+    context.logger.info({ endpoint: server.endpointUrl }, "OPC UA server listening");
+  }
+
+  async stop(): Promise<void> {
+    this.#bridge?.stop();
+    this.#bridge = undefined;
+    await this.#server?.stop();
+    this.#server = undefined;
+    for (const name of OPCUA_METRICS) this.#context.metrics.removeSingleMetric(name);
+  }
+
+  health() {
+    const server = this.#server;
+    if (!server || !this.#bridge) return { healthy: false, detail: "not started" };
+    return {
+      healthy: true,
+      detail: `${server.endpointUrl}: ${this.#bridge.cameraCount} cameras, ${server.sessions} sessions, ${server.subscriptions} subscriptions`,
+    };
+  }
+
+  status(): string | undefined {
+    return this.#server ? `OPC UA ${this.#server.sessions} sessions` : undefined;
+  }
+}
+
+export const opcuaServiceSpec: ServiceSpec = {
+  name: "opcua",
+  dependsOn: ["cameras"],
+  configKeys: ["opcua"],
+  enabled: (config) => config.opcua.enabled,
+  create: (context) => new OpcuaService(context),
+};

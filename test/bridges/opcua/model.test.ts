@@ -1,0 +1,154 @@
+import {
+  AttributeIds,
+  BrowseDirection,
+  type ClientSession,
+  constructEventFilter,
+  DataType,
+  StatusCodes,
+  TimestampsToReturn,
+  type Variant,
+} from "node-opcua";
+import { afterEach, describe, expect, it } from "vitest";
+import { type OpcuaRig, startOpcuaRig, subscribe, until } from "./rig.js";
+
+let rig: OpcuaRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+async function read(session: ClientSession, nodeId: string) {
+  return session.read({ nodeId, attributeId: AttributeIds.Value });
+}
+
+async function browseNames(session: ClientSession, nodeId: string): Promise<string[]> {
+  const result = await session.browse({ nodeId, browseDirection: BrowseDirection.Forward, resultMask: 63 });
+  return (result.references ?? []).map((reference) => reference.browseName.name ?? "");
+}
+
+describe("the OPC UA model", () => {
+  it("shows each camera as a VisionSystemType instance and as a plain folder, with identification", async () => {
+    rig = await startOpcuaRig({ discovery: true });
+    await rig.online();
+    const session = await rig.connect();
+    const mv = (await session.readNamespaceArray()).indexOf("http://opcfoundation.org/UA/MachineVision");
+    expect(mv).toBeGreaterThan(0);
+
+    expect(await browseNames(session, "ns=1;s=Cameras")).toContain("cam1");
+    expect(await browseNames(session, "ns=1;s=cam1")).toEqual(
+      expect.arrayContaining([
+        "IO",
+        "LastReport",
+        "Statistics",
+        "FormattedOutput",
+        "Online",
+        "Status",
+        "Job",
+      ]),
+    );
+    const vision = await session.browse({
+      nodeId: "ns=1;s=cam1.VisionSystem",
+      browseDirection: BrowseDirection.Forward,
+      resultMask: 63,
+    });
+    const typeDefinition = vision.references?.find((ref) => ref.referenceTypeId.value === 40);
+    expect(typeDefinition?.nodeId.toString()).toBe(`ns=${mv};i=1003`);
+    expect((vision.references ?? []).map((ref) => ref.browseName.name)).toEqual(
+      expect.arrayContaining(["VisionStateMachine", "ConfigurationManagement", "Identification"]),
+    );
+
+    const identification = "ns=1;s=cam1.VisionSystem.Identification";
+    await until(() => rig?.hub.cameras[0]?.serial === "SIM-0001", 5_000, "the camera's identity");
+    expect((await read(session, `${identification}.SerialNumber`)).value.value).toBe("SIM-0001");
+    expect((await read(session, `${identification}.Model`)).value.value).toBe("VS-SIM-100");
+    expect((await read(session, `${identification}.SoftwareRevision`)).value.value).toBe("1.0.0-sim");
+    expect((await read(session, `${identification}.Address`)).value.value).toBe("127.0.0.1");
+
+    const state = await session.translateBrowsePath({
+      startingNode: "ns=1;s=cam1.VisionSystem",
+      relativePath: {
+        elements: [
+          { targetName: { namespaceIndex: mv, name: "VisionStateMachine" }, includeSubtypes: true },
+          { targetName: { namespaceIndex: 0, name: "CurrentState" }, includeSubtypes: true },
+        ],
+      } as never,
+    });
+    const currentState = state.targets?.[0]?.targetId.toString() ?? "";
+    expect((await read(session, currentState)).value.value.text).toBe("Operational");
+    expect((await read(session, "ns=1;s=cam1.IO.out0")).value.dataType).toBe(DataType.Boolean);
+  });
+
+  it("delivers every report of a 100-report burst as a ResultReady event and as value changes", async () => {
+    rig = await startOpcuaRig();
+    await rig.online();
+    const session = await rig.connect();
+    const mv = (await session.readNamespaceArray()).indexOf("http://opcfoundation.org/UA/MachineVision");
+    const cycles = await rig.watch(session, "ns=1;s=cam1.LastReport.Cycle");
+    const subscription = await subscribe(session);
+    const events: Variant[][] = [];
+    const item = await subscription.monitor(
+      { nodeId: "i=2253", attributeId: AttributeIds.EventNotifier },
+      {
+        samplingInterval: 0,
+        queueSize: 1_000,
+        discardOldest: false,
+        filter: constructEventFilter([
+          `${mv}:ResultId`,
+          `${mv}:ResultState`,
+          `${mv}:CreationTime`,
+          `${mv}:ResultContent`,
+          "SourceName",
+        ]),
+      },
+      TimestampsToReturn.Both,
+    );
+    item.on("changed", (fields: unknown) => {
+      const values = fields as Variant[];
+      if (values[0]?.dataType === DataType.ExtensionObject) events.push(values);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = rig.reports().length;
+    for (let i = 0; i < 100; i++) rig.camera.services.reporting.trigger(0);
+    await until(() => (rig?.reports().length ?? 0) >= before + 100, 10_000, "100 reports from the camera");
+    const burst = rig.reports().slice(before);
+    await until(() => events.length >= 100, 10_000, "100 ResultReady events");
+    const burstCycles = new Set(burst.map((report) => report.cycle));
+    await until(
+      () => cycles.filter((value) => burstCycles.has(value.value.value as number)).length === 100,
+      10_000,
+      "100 Cycle changes",
+    );
+    const ids = events.map((fields) => (fields[0]?.value as { id: string } | undefined)?.id);
+    expect(ids).toEqual(burst.map((report) => report.id));
+    const first = events[0] ?? [];
+    expect(first[1]?.value).toBe(burst[0]?.passed ? 1 : 4);
+    expect((first[2]?.value as Date | undefined)?.getTime()).toBe(burst[0]?.time);
+    expect(Array.isArray(first[3]?.value)).toBe(true);
+    expect(first[4]?.value).toBe("cam1");
+    const metrics = await rig.metrics.getSingleMetricAsString("smartcam_opcua_events_total");
+    expect(metrics).toMatch(/smartcam_opcua_events_total \d+/);
+  });
+
+  it("marks values BadNoCommunication while the camera is frozen, keeping them, and Good once it is back", async () => {
+    rig = await startOpcuaRig({ heartbeatMs: 50, timeoutMs: 150 });
+    await rig.online();
+    const session = await rig.connect();
+    const watched = await rig.watch(session, "ns=1;s=cam1.IO.in0");
+    // The server's start blocks the loop long enough for this short timeout: wait until it is back.
+    await until(() => watched.at(-1)?.statusCode === StatusCodes.Good, 5_000, "a Good IO value");
+    const value = watched.at(-1)?.value.value;
+    rig.camera.freeze();
+    await until(
+      () => watched.at(-1)?.statusCode === StatusCodes.BadNoCommunication,
+      5_000,
+      "BadNoCommunication",
+    );
+    expect(watched.at(-1)?.value.value).toBe(value);
+    const stats = await read(session, "ns=1;s=cam1.Statistics.Inspections");
+    expect(stats.statusCode).toBe(StatusCodes.BadNoCommunication);
+    expect((await read(session, "ns=1;s=cam1.Online")).value.value).toBe(false);
+    rig.camera.resume();
+    await until(() => watched.at(-1)?.statusCode === StatusCodes.Good, 10_000, "Good again");
+    expect((await read(session, "ns=1;s=cam1.Online")).value.value).toBe(true);
+  });
+});
