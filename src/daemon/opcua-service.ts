@@ -1,8 +1,15 @@
-import { OPCUA_METRICS, OpcuaBridge } from "../bridges/opcua/bridge.js";
-import { OpcuaServer } from "../bridges/opcua/server.js";
+import type { OpcuaBridge } from "../bridges/opcua/bridge.js";
+import type { OpcuaServer } from "../bridges/opcua/server.js";
 import { packageVersion } from "../lib/version.js";
 import type { CamerasService } from "./camera-services.js";
 import type { Service, ServiceContext, ServiceSpec } from "./service.js";
+
+const OPCUA_METRICS = [
+  "smartcam_opcua_sessions",
+  "smartcam_opcua_subscriptions",
+  "smartcam_opcua_events_total",
+  "smartcam_opcua_calls_total",
+];
 
 class OpcuaService implements Service {
   readonly #context: ServiceContext;
@@ -14,6 +21,10 @@ class OpcuaService implements Service {
   }
 
   async start(): Promise<void> {
+    // node-opcua is large and prints a warning when loaded: load it only when the server runs,
+    // after the logger has taken over the console.
+    const { OpcuaBridge } = await import("../bridges/opcua/bridge.js");
+    const { OpcuaServer } = await import("../bridges/opcua/server.js");
     const context = this.#context;
     const cameras = context.lookup<CamerasService>("cameras");
     if (!cameras) throw new Error("the OPC UA server needs the cameras");

@@ -19,13 +19,6 @@ interface CameraNodes {
   readonly vision: VisionSystem;
 }
 
-export const OPCUA_METRICS = [
-  "smartcam_opcua_sessions",
-  "smartcam_opcua_subscriptions",
-  "smartcam_opcua_events_total",
-  "smartcam_opcua_calls_total",
-] as const;
-
 /**
  * Maps camera-layer events onto the address space: a plain folder and a VisionSystemType instance
  * per camera, made when the camera first shows up and removed when discovery loses it.

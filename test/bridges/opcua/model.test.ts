@@ -151,4 +151,23 @@ describe("the OPC UA model", () => {
     await until(() => watched.at(-1)?.statusCode === StatusCodes.Good, 10_000, "Good again");
     expect((await read(session, "ns=1;s=cam1.Online")).value.value).toBe(true);
   });
+
+  it("shows each formatted-output line and its typed fields under the camera's port", async () => {
+    rig = await startOpcuaRig({ formattedOutput: true });
+    await rig.online();
+    const session = await rig.connect();
+    const port = `ns=1;s=cam1.FormattedOutput.Port${rig.ports.output}`;
+    await until(() => rig?.hub.serial.isStandalone("cam1") === false, 1_000, "the hub");
+    const before = rig.events.length;
+    rig.camera.services.reporting.trigger(0);
+    const line = await rig.waitFor((event) => event.type === "serial", 5_000, before);
+    if (line.type !== "serial") throw new Error("unreachable");
+    const read = async (path: string) =>
+      (await session.read({ nodeId: `${port}.${path}`, attributeId: 13 })).value;
+    // The bridge handles the same event synchronously: the variables hold the line already.
+    expect((await read("Line")).value).toBe(line.raw);
+    expect((await read("Fields.cycle")).dataType).toBe(DataType.Double);
+    expect((await read("Fields.cycle")).value).toBe(line.fields?.cycle);
+    expect((await read("Fields.result")).value).toBe(line.fields?.result);
+  });
 });

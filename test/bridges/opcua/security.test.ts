@@ -194,7 +194,6 @@ describe("OPC UA security", () => {
     expect(
       readdirSync(join(rig.stateDirectory, "pki", "rejected")).filter((f) => f.endsWith(".pem")),
     ).toEqual([]);
-    await until(() => true);
     const session = await retry(() => rig?.connect() ?? Promise.reject(new Error("no rig")));
     expect((await session.read({ nodeId: "ns=1;s=cam1.Online", attributeId: 13 })).statusCode).toBe(
       StatusCodes.Good,
