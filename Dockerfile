@@ -33,7 +33,7 @@ RUN mkdir -p /var/lib/smartcam-bridge && chown node:node /var/lib/smartcam-bridg
 USER node
 VOLUME ["/etc/smartcam-bridge", "/var/lib/smartcam-bridge"]
 # 9180/tcp: /healthz and /metrics.
-EXPOSE 9180/tcp
+EXPOSE 9180/tcp 4840/tcp
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9180/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

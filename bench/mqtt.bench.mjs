@@ -128,7 +128,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
   return { rate, latencies };
 }
 
-function syntheticReport(camera, cycle) {
+export function syntheticReport(camera, cycle) {
   return {
     cameraId: camera,
     id: `S-${camera}-0-${cycle}`,

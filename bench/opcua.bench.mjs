@@ -21,6 +21,7 @@ import { OpcuaBridge } from "../dist/bridges/opcua/bridge.js";
 import { OpcuaServer } from "../dist/bridges/opcua/server.js";
 import { buildConfigSchema } from "../dist/config/schema.js";
 import { EventBus } from "../dist/lib/event-bus.js";
+import { syntheticReport } from "./mqtt.bench.mjs";
 
 const REPORTS = 5_000;
 const BATCH = 250;
@@ -38,29 +39,6 @@ const state = {
   inControl: "",
   counters: { inspections: 0, passed: 0, failed: 0 },
 };
-
-function report(cycle) {
-  return {
-    cameraId: "cam1",
-    id: `SIM-1:0:0:${cycle}`,
-    serial: "SIM-1",
-    bootTime: 0,
-    inspection: 0,
-    cycle,
-    time: Date.now(),
-    passed: cycle % 7 !== 0,
-    stats: { cycleTimeMs: 20, processTimeMs: 12, passedCount: cycle, failedCount: 0, dropped: 0 },
-    results: {
-      width: { type: "float", value: 12.5 + (cycle % 10) / 10 },
-      count: { type: "int", value: cycle % 50 },
-      label: { type: "text", value: `part-${cycle}` },
-      ok: { type: "bool", value: cycle % 7 !== 0 },
-    },
-    images: [],
-    lossless: true,
-    recovered: false,
-  };
-}
 
 async function startServer(dir) {
   const port = 48_000 + Math.floor(Math.random() * 1_000);
@@ -162,7 +140,7 @@ async function bridged() {
     await client.events(() => raised++);
     await new Promise((resolve) => setTimeout(resolve, 100));
     return flood(
-      (cycle) => events.emit({ type: "report", report: report(cycle) }),
+      (cycle) => events.emit({ type: "report", report: syntheticReport("cam1", cycle) }),
       () => Math.min(changes, raised),
       REPORTS,
     );
@@ -202,7 +180,7 @@ async function latency() {
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (let cycle = 1; cycle <= PACED; cycle++) {
       sentAt.set(cycle, process.hrtime.bigint());
-      events.emit({ type: "report", report: report(cycle) });
+      events.emit({ type: "report", report: syntheticReport("cam1", cycle) });
       await new Promise((resolve) => setTimeout(resolve, 1_000 / PACED_PER_SECOND));
     }
     while (delays.length < PACED) await new Promise((resolve) => setTimeout(resolve, 5));

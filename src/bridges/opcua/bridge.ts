@@ -1,10 +1,10 @@
 import type { Namespace, StatusCode, UAObject } from "node-opcua";
-import { StatusCodes } from "node-opcua";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { CameraError, type CameraEvent, type CameraHub, type CameraState } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, CameraState } from "../../camera/index.js";
 import { CameraFolder } from "./camera-folder.js";
 import type { OpcuaServer } from "./server.js";
+import { Structures } from "./structures.js";
 import { VisionSystem } from "./vision-system.js";
 
 export interface OpcuaBridgeOptions {
@@ -28,7 +28,7 @@ export class OpcuaBridge {
   readonly #cameras = new Map<string, CameraNodes>();
   readonly #events: Counter;
   readonly #calls: Counter;
-  #roots: { plain: UAObject; vision: UAObject } | undefined;
+  #model: { plain: UAObject; vision: UAObject; structures: Structures } | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: OpcuaBridgeOptions) {
@@ -67,17 +67,18 @@ export class OpcuaBridge {
     const { server, hub } = this.#options;
     const own = server.own;
     const objects = server.addressSpace.rootFolder.objects;
-    this.#roots = {
+    this.#model = {
       plain: own.addFolder(objects, { browseName: "Cameras", nodeId: "s=Cameras" }),
       vision: own.addFolder(objects, {
         browseName: "VisionSystems",
         nodeId: "s=VisionSystems",
         eventNotifier: 1,
       } as never),
+      structures: new Structures(server.addressSpace, server.machineVision),
     };
     server.addressSpace.rootFolder.objects.server.addReference({
       referenceType: "HasNotifier",
-      nodeId: this.#roots.vision,
+      nodeId: this.#model.vision,
     });
     server.server.on("response", (response) => {
       if (response.schema.name !== "CallResponse") return;
@@ -92,7 +93,7 @@ export class OpcuaBridge {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#cameras.clear();
-    this.#roots = undefined;
+    this.#model = undefined;
   }
 
   get cameraCount(): number {
@@ -102,28 +103,28 @@ export class OpcuaBridge {
   #camera(id: string, state?: CameraState): CameraNodes | undefined {
     const known = this.#cameras.get(id);
     if (known) return known;
-    const roots = this.#roots;
+    const model = this.#model;
     const current = state ?? this.#options.hub.cameras.find((camera) => camera.id === id);
-    if (!roots || !current) return undefined;
+    if (!model || !current) return undefined;
     const { server, hub } = this.#options;
     const own: Namespace = server.own;
     const nodes: CameraNodes = {
       folder: new CameraFolder({
         own,
-        parent: roots.plain,
+        parent: model.plain,
         cameraId: id,
         writeIo: async (point, value) => {
           await hub.command(id, "ioWrite", { point, value });
         },
-        writeFailed: (error) => statusOf(error),
       }),
       vision: new VisionSystem({
         space: server.addressSpace,
         own,
         mv: server.machineVision,
-        parent: roots.vision,
+        parent: model.vision,
         cameraId: id,
         run: (name, args) => hub.command(id, name, args),
+        structures: model.structures,
       }),
     };
     this.#cameras.set(id, nodes);
@@ -180,12 +181,4 @@ export class OpcuaBridge {
         return;
     }
   }
-}
-
-function statusOf(error: unknown): StatusCode {
-  if (!(error instanceof CameraError)) return StatusCodes.BadInternalError;
-  if (error.code === "TIMEOUT") return StatusCodes.BadTimeout;
-  if (error.code === "NOT_FOUND") return StatusCodes.BadNotFound;
-  if (error.code === "READ_ONLY") return StatusCodes.BadNotWritable;
-  return StatusCodes.BadCommunicationError;
 }

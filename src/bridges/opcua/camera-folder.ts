@@ -9,7 +9,8 @@ import {
 } from "node-opcua";
 import type { CameraState, IoPoint, Report, SerialLineEvent } from "../../camera/index.js";
 import { restrictWrite } from "./permissions.js";
-import { fromDatum, fromSerial, type Typed, TypedVariable, VariableSet } from "./values.js";
+import { statusOf } from "./status.js";
+import { fromDatum, fromSerial, type Typed, VariableSet } from "./values.js";
 
 export interface CameraFolderOptions {
   readonly own: Namespace;
@@ -17,7 +18,6 @@ export interface CameraFolderOptions {
   readonly cameraId: string;
   /** Writes an output or virtual point on the camera; rejects when the camera refuses. */
   readonly writeIo: (point: string, value: boolean) => Promise<void>;
-  readonly writeFailed: (error: unknown) => StatusCode;
 }
 
 const str = (value: string): Typed => ({ dataType: DataType.String, value });
@@ -32,9 +32,10 @@ const bool = (value: boolean): Typed => ({ dataType: DataType.Boolean, value });
 export class CameraFolder {
   readonly node: UAObject;
   readonly #options: CameraFolderOptions;
+  /** Online and Availability: always Good, they say whether the rest is. */
+  readonly #presence: VariableSet;
   readonly #state: VariableSet;
-  readonly #io: UAObject;
-  readonly #points = new Map<string, TypedVariable>();
+  readonly #io: VariableSet;
   readonly #report: VariableSet;
   readonly #data: VariableSet;
   readonly #stats: VariableSet;
@@ -48,8 +49,9 @@ export class CameraFolder {
     this.node = own.addFolder(parent, { browseName: cameraId, nodeId: `s=${cameraId}` });
     const folder = (name: string, under: UAObject = this.node) =>
       own.addFolder(under, { browseName: name, nodeId: `s=${under.nodeId.value}.${name}` });
+    this.#presence = new VariableSet(own, this.node);
     this.#state = new VariableSet(own, this.node);
-    this.#io = folder("IO");
+    this.#io = new VariableSet(own, folder("IO"));
     const report = folder("LastReport");
     this.#report = new VariableSet(own, report);
     this.#data = new VariableSet(own, folder("Data", report));
@@ -74,8 +76,8 @@ export class CameraFolder {
 
   update(state: CameraState): void {
     const online = state.availability === "online";
-    this.#state.set("Availability", str(state.availability));
-    this.#state.set("Online", bool(online));
+    this.#presence.set("Availability", str(state.availability));
+    this.#presence.set("Online", bool(online));
     if (!online) {
       this.#bad(
         state.availability === "offline"
@@ -97,59 +99,53 @@ export class CameraFolder {
     this.#stats.set("Gaps", u32(this.#gaps));
   }
 
-  #restore(): void {
-    for (const variable of this.#points.values()) variable.restore();
-    for (const set of [this.#report, this.#data, this.#stats]) set.restore();
-    for (const port of this.#ports.values()) for (const set of [port.line, port.fields]) set.restore();
+  /** Every variable that the camera's values fill, which go Bad while it is away. */
+  #fromCamera(): VariableSet[] {
+    const ports = [...this.#ports.values()].flatMap((port) => [port.line, port.fields]);
+    return [this.#state, this.#io, this.#report, this.#data, this.#stats, ...ports];
   }
 
-  /** Values stay; their status goes Bad until the camera is back and they are written afresh. */
+  #restore(): void {
+    for (const set of this.#fromCamera()) set.restore();
+  }
+
+  /** Values stay; their status goes Bad until the camera is back. */
   #bad(status: StatusCode): void {
-    for (const variable of this.#points.values()) variable.status(status);
-    for (const set of [this.#report, this.#data, this.#stats]) set.status(status);
-    for (const name of ["Status", "Job", "InControl"]) this.#state.get(name)?.status(status);
-    for (const port of this.#ports.values()) for (const set of [port.line, port.fields]) set.status(status);
+    for (const set of this.#fromCamera()) set.status(status);
   }
 
   io(point: string, value: boolean, time: number, kind: IoPoint["kind"] | undefined): void {
-    const known = this.#points.get(point);
-    if (known) {
-      known.set(bool(value), time);
-      return;
-    }
-    const writable = kind === "output" || kind === "virtual";
-    const made = new TypedVariable(this.#options.own, this.#io, point, bool(value), writable);
-    made.set(bool(value), time);
-    if (writable) this.#writable(made.variable, point);
-    this.#points.set(point, made);
+    if (!this.#io.get(point) && (kind === "output" || kind === "virtual"))
+      this.#writable(this.#io.create(point, bool(value), true).variable, point);
+    this.#io.set(point, bool(value), new Date(time));
   }
 
   #writable(variable: UAVariable, point: string): void {
     restrictWrite(variable, "operator");
-    const { writeIo, writeFailed } = this.#options;
+    const { writeIo } = this.#options;
     // Called only after node-opcua has checked the role and the type; the camera's answer decides.
     const setter = (dataValue: DataValue, callback: (error: Error | null, status?: StatusCode) => void) => {
       writeIo(point, dataValue.value.value === true).then(
         () => callback(null, StatusCodes.Good),
-        (error: unknown) => callback(null, writeFailed(error)),
+        (error: unknown) => callback(null, statusOf(error)),
       );
     };
     (variable as unknown as { _timestamped_set_func: typeof setter })._timestamped_set_func = setter;
   }
 
   report(report: Report): void {
-    for (const [name, datum] of Object.entries(report.results))
-      this.#data.set(name, fromDatum(datum), report.time);
-    this.#stats.set("CycleTimeMs", dbl(report.stats.cycleTimeMs), report.time);
-    this.#stats.set("ProcessTimeMs", dbl(report.stats.processTimeMs), report.time);
-    this.#stats.set("Dropped", u32(report.stats.dropped), report.time);
-    this.#report.set("Passed", bool(report.passed), report.time);
-    this.#report.set("Inspection", u32(report.inspection), report.time);
-    this.#report.set("Recovered", bool(report.recovered), report.time);
-    this.#report.set("Time", { dataType: DataType.DateTime, value: new Date(report.time) }, report.time);
-    this.#report.set("Id", str(report.id), report.time);
+    const at = new Date(report.time);
+    for (const [name, datum] of Object.entries(report.results)) this.#data.set(name, fromDatum(datum), at);
+    this.#stats.set("CycleTimeMs", dbl(report.stats.cycleTimeMs), at);
+    this.#stats.set("ProcessTimeMs", dbl(report.stats.processTimeMs), at);
+    this.#stats.set("Dropped", u32(report.stats.dropped), at);
+    this.#report.set("Passed", bool(report.passed), at);
+    this.#report.set("Inspection", u32(report.inspection), at);
+    this.#report.set("Recovered", bool(report.recovered), at);
+    this.#report.set("Time", { dataType: DataType.DateTime, value: at }, at);
+    this.#report.set("Id", str(report.id), at);
     // Last: a client that watches Cycle sees the rest of the report already in place.
-    this.#report.set("Cycle", u32(report.cycle), report.time);
+    this.#report.set("Cycle", u32(report.cycle), at);
   }
 
   gap(): void {
@@ -172,14 +168,15 @@ export class CameraFolder {
       port = { line: new VariableSet(own, folder), fields: new VariableSet(own, fields) };
       this.#ports.set(event.port, port);
     }
+    const at = new Date(event.time);
     for (const [name, value] of Object.entries(event.fields ?? {})) {
       const typed = fromSerial(value);
-      if (typed) port.fields.set(name, typed, event.time);
+      if (typed) port.fields.set(name, typed, at);
       else port.fields.get(name)?.status(StatusCodes.UncertainNoCommunicationLastUsableValue);
     }
-    port.line.set("Error", str(event.error ?? ""), event.time);
-    port.line.set("Time", { dataType: DataType.DateTime, value: new Date(event.time) }, event.time);
-    port.line.set("Line", str(event.raw), event.time);
-    port.line.set("Seq", u32(event.seq), event.time);
+    port.line.set("Error", str(event.error ?? ""), at);
+    port.line.set("Time", { dataType: DataType.DateTime, value: at }, at);
+    port.line.set("Line", str(event.raw), at);
+    port.line.set("Seq", u32(event.seq), at);
   }
 }

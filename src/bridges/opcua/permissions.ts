@@ -1,31 +1,42 @@
 import {
   type BaseNode,
   makeNodeId,
+  type NodeId,
   PermissionType,
   type RolePermissionTypeOptions,
   WellKnownRoles,
 } from "node-opcua";
+import { OPCUA_ROLES, type OpcuaRole } from "../../config/opcua-schema.js";
 
-/** Who may act on a node: the first role able to, and every role above it. */
-export type Level = "operator" | "engineer";
+/** The config's roles as well-known roles, in the same order: each role holds the ones below it. */
+const LADDER: readonly WellKnownRoles[] = [
+  WellKnownRoles.Observer,
+  WellKnownRoles.Operator,
+  WellKnownRoles.Engineer,
+];
+const rank = (role: OpcuaRole) => OPCUA_ROLES.indexOf(role);
+
+/** Who may act on a node: the lowest role that may, and every role above it. */
+export type Level = Exclude<OpcuaRole, "observer">;
 
 const SEE =
   PermissionType.Browse |
   PermissionType.Read |
   PermissionType.ReadRolePermissions |
   PermissionType.ReceiveEvents;
-const VIEWERS = [WellKnownRoles.Anonymous, WellKnownRoles.AuthenticatedUser, WellKnownRoles.Observer];
-const ABOVE: Record<Level, WellKnownRoles[]> = {
-  operator: [WellKnownRoles.Operator, WellKnownRoles.Engineer],
-  engineer: [WellKnownRoles.Engineer],
-};
+
+/** What a user of the config gets; anonymous sessions get Anonymous from node-opcua itself. */
+export function roleIds(role: OpcuaRole): NodeId[] {
+  return [WellKnownRoles.AuthenticatedUser, ...LADDER.slice(0, rank(role) + 1)].map((id) =>
+    makeNodeId(id, 0),
+  );
+}
 
 function permissions(level: Level, act: PermissionType): RolePermissionTypeOptions[] {
-  const acting = new Set(ABOVE[level]);
-  const all = [...VIEWERS, WellKnownRoles.Operator, WellKnownRoles.Engineer];
-  return all.map((role) => ({
+  const everyone = [WellKnownRoles.Anonymous, WellKnownRoles.AuthenticatedUser, ...LADDER];
+  return everyone.map((role) => ({
     roleId: makeNodeId(role, 0),
-    permissions: acting.has(role) ? SEE | act : SEE,
+    permissions: LADDER.indexOf(role) >= rank(level) ? SEE | act : SEE,
   }));
 }
 

@@ -3,9 +3,7 @@ import { format } from "node:util";
 import {
   type AddressSpace,
   MessageSecurityMode,
-  makeNodeId,
   type Namespace,
-  type NodeId,
   nodesets,
   OPCUACertificateManager,
   OPCUAServer,
@@ -14,12 +12,11 @@ import {
   setDebugLogger,
   setErrorLogger,
   setWarningLogger,
-  WellKnownRoles,
 } from "node-opcua";
 import type { Logger } from "pino";
-import type { OpcuaRole } from "../../config/opcua-schema.js";
 import type { Config } from "../../config/schema.js";
 import { verifyPassword } from "./passwords.js";
+import { roleIds } from "./permissions.js";
 
 export type OpcuaConfig = Config["opcua"];
 export const MACHINE_VISION_URI = "http://opcfoundation.org/UA/MachineVision";
@@ -29,21 +26,6 @@ export interface OpcuaServerOptions {
   readonly stateDirectory: string;
   readonly version: string;
   readonly logger: Logger;
-}
-
-const ROLES: Record<OpcuaRole, WellKnownRoles[]> = {
-  observer: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Observer],
-  operator: [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Observer, WellKnownRoles.Operator],
-  engineer: [
-    WellKnownRoles.AuthenticatedUser,
-    WellKnownRoles.Observer,
-    WellKnownRoles.Operator,
-    WellKnownRoles.Engineer,
-  ],
-};
-
-function roleIds(role: OpcuaRole): NodeId[] {
-  return ROLES[role].map((id) => makeNodeId(id, 0));
 }
 
 export function pkiDirectory(config: OpcuaConfig, stateDirectory: string): string {
@@ -99,7 +81,7 @@ export class OpcuaServer {
 
   async start(): Promise<void> {
     const { config, logger, stateDirectory, version } = this.#options;
-    // node-opcua logs through process-wide functions; point them at our logger while we run.
+    // node-opcua logs through process-wide functions: they stay pointed at our logger from here on.
     const log = logger;
     setWarningLogger((...args) => log.warn(logLine(args)));
     setErrorLogger((...args) => log.error(logLine(args)));

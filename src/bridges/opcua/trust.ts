@@ -41,8 +41,8 @@ export function listCertificates(pki: string): CertificateEntry[] {
  */
 export async function setTrust(pki: string, thumbprint: string, trust: boolean): Promise<CertificateEntry> {
   const wanted = thumbprint.toLowerCase().replace(/[^0-9a-f]/g, "");
-  const found = listCertificates(pki).filter((entry) => entry.thumbprint.startsWith(wanted));
   if (wanted.length < 8) throw new Error("give at least 8 hex digits of the thumbprint");
+  const found = listCertificates(pki).filter((entry) => entry.thumbprint.startsWith(wanted));
   if (found.length === 0) throw new Error(`no certificate with thumbprint ${thumbprint} in ${pki}`);
   if (found.length > 1)
     throw new Error(`thumbprint ${thumbprint} matches ${found.length} certificates: give more digits`);

@@ -7,7 +7,7 @@ import {
   type UAVariable,
   Variant,
 } from "node-opcua";
-import type { Datum, SerialValue } from "../../camera/index.js";
+import { type Datum, datumToJson, type SerialValue } from "../../camera/index.js";
 
 export interface Typed {
   readonly dataType: DataType;
@@ -17,7 +17,7 @@ export interface Typed {
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-/** One OPC UA type per datum type; records and lists, which SCADA tags cannot hold, become JSON text. */
+/** One OPC UA type per datum type; records and lists, which SCADA tags cannot hold, become the JSON MQTT carries. */
 export function fromDatum(datum: Datum): Typed {
   switch (datum.type) {
     case "bool":
@@ -33,22 +33,7 @@ export function fromDatum(datum: Datum): Typed {
     case "time":
       return { dataType: DataType.DateTime, value: new Date(datum.value) };
     default:
-      return { dataType: DataType.String, value: JSON.stringify(plain(datum)) };
-  }
-}
-
-function plain(datum: Datum): unknown {
-  switch (datum.type) {
-    case "record":
-      return Object.fromEntries(Object.entries(datum.value).map(([key, value]) => [key, plain(value)]));
-    case "list":
-      return datum.value.map(plain);
-    case "bytes":
-      return Buffer.from(datum.value).toString("base64");
-    case "time":
-      return new Date(datum.value).toISOString();
-    default:
-      return datum.value;
+      return { dataType: DataType.String, value: JSON.stringify(datumToJson(datum).value) };
   }
 }
 
@@ -85,8 +70,7 @@ export class TypedVariable {
     });
   }
 
-  set(typed: Typed, time: number | undefined): void {
-    const timestamp = time === undefined ? undefined : new Date(time);
+  set(typed: Typed, timestamp?: Date): void {
     let { value } = typed;
     let status: StatusCode = StatusCodes.Good;
     if (typed.dataType !== this.dataType) {
@@ -134,20 +118,18 @@ export class VariableSet {
     return this.#variables.get(name);
   }
 
-  set(name: string, typed: Typed, time?: number): TypedVariable {
-    const known = this.#variables.get(name);
-    if (known) {
-      known.set(typed, time);
-      return known;
-    }
-    const made = new TypedVariable(this.#namespace, this.#parent, name, typed);
-    made.set(typed, time);
-    this.#variables.set(name, made);
-    return made;
+  /** Writes the value, making the variable (read-only) on first sight. */
+  set(name: string, typed: Typed, timestamp?: Date): TypedVariable {
+    const variable = this.#variables.get(name) ?? this.create(name, typed);
+    variable.set(typed, timestamp);
+    return variable;
   }
 
-  add(name: string, variable: TypedVariable): void {
-    this.#variables.set(name, variable);
+  /** Makes a variable without a value yet (it reads Bad until set). */
+  create(name: string, first: Typed, writable = false): TypedVariable {
+    const made = new TypedVariable(this.#namespace, this.#parent, name, first, writable);
+    this.#variables.set(name, made);
+    return made;
   }
 
   status(status: StatusCode): void {

@@ -4,7 +4,6 @@ import {
   type ISessionContext,
   type Namespace,
   promoteToStateMachine,
-  type StatusCode,
   StatusCodes,
   type TransitionSelector,
   type UAMethod,
@@ -16,7 +15,6 @@ import {
 } from "node-opcua";
 import {
   CameraError,
-  type CameraErrorCode,
   type CameraState,
   type CommandArgs,
   type CommandName,
@@ -24,6 +22,8 @@ import {
   type Report,
 } from "../../camera/index.js";
 import { type Level, restrictCall } from "./permissions.js";
+import { statusOf } from "./status.js";
+import type { StructureName, Structures } from "./structures.js";
 import { fromDatum } from "./values.js";
 
 export type RunCommand = <N extends CommandName>(name: N, args: CommandArgs<N>) => Promise<CommandResult<N>>;
@@ -35,19 +35,8 @@ export interface VisionSystemOptions {
   readonly parent: UAObject;
   readonly cameraId: string;
   readonly run: RunCommand;
+  readonly structures: Structures;
 }
-
-const ERROR_STATUS: Partial<Record<CameraErrorCode, StatusCode>> = {
-  TIMEOUT: StatusCodes.BadTimeout,
-  DISCONNECTED: StatusCodes.BadCommunicationError,
-  OFFLINE: StatusCodes.BadCommunicationError,
-  NOT_ALLOWED: StatusCodes.BadUserAccessDenied,
-  NOT_FOUND: StatusCodes.BadNotFound,
-  BAD_REQUEST: StatusCodes.BadInvalidArgument,
-  BUSY: StatusCodes.BadResourceUnavailable,
-  CONTROLLED_ELSEWHERE: StatusCodes.BadInvalidState,
-  NOT_IN_CONTROL: StatusCodes.BadInvalidState,
-};
 
 /** The identification a SCADA engineer looks for, as properties named after OPC 10000-100. */
 const IDENTIFICATION = [
@@ -78,6 +67,7 @@ export class VisionSystem {
   readonly #identity = new Map<string, UAVariable>();
   readonly #activeConfiguration: UAVariable | undefined;
   readonly #resultReady;
+  #job: string | undefined;
 
   constructor(options: VisionSystemOptions) {
     this.#options = options;
@@ -132,7 +122,13 @@ export class VisionSystem {
       const value = state[key];
       this.#identity.get(name)?.setValueFromSource({ dataType: DataType.String, value: value ?? "" });
     }
-    this.#configuration(state.job);
+    if (state.job !== this.#job) {
+      this.#job = state.job;
+      this.#activeConfiguration?.setValueFromSource({
+        dataType: DataType.ExtensionObject,
+        value: this.#options.structures.configuration(state.job, state.job),
+      });
+    }
     if (state.availability !== "online" || state.status === "unknown") {
       moveTo(this.#state, "Preoperational");
       return;
@@ -147,15 +143,9 @@ export class VisionSystem {
 
   /** ResultReady per report: the same id as on MQTT, the camera's time, every datum in ResultContent. */
   resultReady(report: Report): void {
-    const { space, mv } = this.#options;
-    const id = (name: string, value: Record<string, unknown>) => {
-      const dataType = space.findDataType(name, mv);
-      if (!dataType) throw new Error(`${name} missing from the Machine Vision nodeset`);
-      return new Variant({
-        dataType: DataType.ExtensionObject,
-        value: space.constructExtensionObject(dataType, value),
-      });
-    };
+    const { structures } = this.#options;
+    const id = (name: StructureName, value: string) =>
+      new Variant({ dataType: DataType.ExtensionObject, value: structures.make(name, { id: value }) });
     const content = Object.values(report.results).map((datum) => {
       const typed = fromDatum(datum);
       return new Variant({ dataType: typed.dataType, value: typed.value });
@@ -166,10 +156,10 @@ export class VisionSystem {
         dataType: DataType.LocalizedText,
         value: { text: `${report.passed ? "passed" : "failed"} cycle ${report.cycle}` },
       },
-      resultId: id("ResultIdDataType", { id: report.id }),
-      jobId: id("JobIdDataType", { id: String(report.cycle) }),
-      internalRecipeId: id("RecipeIdInternalDataType", { id: String(report.inspection) }),
-      internalConfigurationId: id("ConfigurationIdDataType", { id: "" }),
+      resultId: id("ResultIdDataType", report.id),
+      jobId: id("JobIdDataType", String(report.cycle)),
+      internalRecipeId: id("RecipeIdInternalDataType", String(report.inspection)),
+      internalConfigurationId: id("ConfigurationIdDataType", this.#job ?? ""),
       isPartial: { dataType: DataType.Boolean, value: false },
       // OPC 40100 12.19: 1 Completed, 4 Failed; the inspection verdict maps onto them.
       resultState: { dataType: DataType.Int32, value: report.passed ? 1 : 4 },
@@ -178,30 +168,12 @@ export class VisionSystem {
     });
   }
 
-  #configuration(job: string): void {
-    const { space, mv } = this.#options;
-    const type = space.findDataType("ConfigurationDataType", mv);
-    const idType = space.findDataType("ConfigurationIdDataType", mv);
-    if (!type || !idType || !this.#activeConfiguration) return;
-    const idValue = space.constructExtensionObject(idType, { id: job });
-    this.#activeConfiguration.setValueFromSource({
-      dataType: DataType.ExtensionObject,
-      value: space.constructExtensionObject(type, {
-        hasTransferableDataOnFile: false,
-        externalId: idValue,
-        internalId: idValue,
-        lastModified: new Date(0),
-      }),
-    });
-  }
-
   #bindMethods(machine: UAObject, auto: UAObject, configuration: UAObject): void {
-    const { run, mv, space } = this.#options;
-    const none = async () => [];
+    const { run, structures } = this.#options;
     const ok = [{ dataType: DataType.Int32, value: 0 }];
     const job = (id: string) => ({
       dataType: DataType.ExtensionObject,
-      value: space.constructExtensionObject(space.findDataType("JobIdDataType", mv) as never, { id }),
+      value: structures.make("JobIdDataType", { id }),
     });
     this.#bind(auto, "StartSingleJob", "operator", async () => {
       const { cycle } = await run("trigger", {});
@@ -232,19 +204,7 @@ export class VisionSystem {
     });
     this.#bind(configuration, "GetConfigurationList", "operator", async () => {
       const { jobs } = await run("jobs", {});
-      const type = space.findDataType("ConfigurationDataType", mv);
-      const idType = space.findDataType("ConfigurationIdDataType", mv);
-      if (!type || !idType) return none();
-      const list = jobs.map((entry) => {
-        const external = space.constructExtensionObject(idType, { id: entry.name });
-        const internal = space.constructExtensionObject(idType, { id: String(entry.slot) });
-        return space.constructExtensionObject(type, {
-          hasTransferableDataOnFile: false,
-          externalId: external,
-          internalId: internal,
-          lastModified: new Date(0),
-        });
-      });
+      const list = jobs.map((entry) => structures.configuration(entry.name, String(entry.slot)));
       return [
         { dataType: DataType.Boolean, value: true },
         { dataType: DataType.UInt32, value: list.length },
@@ -279,9 +239,7 @@ export class VisionSystem {
           outputArguments: outputs.map((output) => new Variant(output as never)),
         };
       } catch (error) {
-        const status =
-          (error instanceof CameraError && ERROR_STATUS[error.code]) || StatusCodes.BadInternalError;
-        return { statusCode: status };
+        return { statusCode: statusOf(error) };
       }
     });
   }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import {
@@ -176,7 +176,6 @@ describe("OPC UA security", () => {
     rig = await startOpcuaRig({ opcua: { autoAcceptCertificates: false } });
     await expect(rig.connect()).rejects.toThrow();
     const config = join(rig.stateDirectory, "config.yaml");
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(config, `daemon:\n  stateDirectory: ${rig.stateDirectory}\n`);
     const env = { ...process.env, SMARTCAM_OPCUA_ENABLED: "false" };
     const listed = await run(process.execPath, [CLI, "opcua-trust", "list", "--config", config], { env });
