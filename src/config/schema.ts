@@ -54,6 +54,14 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
           .max(300_000)
           .default(10_000)
           .describe("deadline for a graceful stop; after it the process exits anyway"),
+        heapGrowthPercent: z
+          .int()
+          .min(0)
+          .max(400)
+          .default(30)
+          .describe(
+            "how far the JavaScript heap may grow past what a full collection left, in percent, before the next; 0 leaves it to V8, which lets an OPC UA server's large live heap grow by half again or more",
+          ),
       })
       .prefault({})
       .describe("the supervisor itself"),

@@ -30,7 +30,7 @@ describe("loadConfig", () => {
     const config = loadConfig({ env: {} });
     expect(config.http).toEqual({ enabled: true, host: "127.0.0.1", port: 9180 });
     expect(config.log.level).toBe("info");
-    expect(config.daemon).toEqual({ stateDirectory: "state", stopTimeoutMs: 10_000 });
+    expect(config.daemon).toEqual({ stateDirectory: "state", stopTimeoutMs: 10_000, heapGrowthPercent: 30 });
   });
 
   it("takes the state folder from systemd's STATE_DIRECTORY unless the config sets one", () => {
