@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import type { Clock, TimerHandle } from "../lib/clock.js";
+import { FirstOfKind } from "../lib/first-of-kind.js";
 import { toAnnounce } from "./convert.js";
 import type { Announce, CameraEvent } from "./domain.js";
 import { MessageType } from "./wire/messages.js";
@@ -41,7 +42,7 @@ export class Discovery {
   malformed = 0;
   /** Announces of new serials refused because the registry was full. */
   refused = 0;
-  readonly #kindsSeen = new Set<string>();
+  readonly #kinds = new FirstOfKind();
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
@@ -82,10 +83,7 @@ export class Discovery {
     } catch (error) {
       this.malformed++;
       const kind = (error as { reason?: string }).reason ?? (error as Error).name;
-      if (!this.#kindsSeen.has(kind)) {
-        this.#kindsSeen.add(kind);
-        this.#options.onMalformed?.(kind, (error as Error).message);
-      }
+      if (this.#kinds.first(kind)) this.#options.onMalformed?.(kind, (error as Error).message);
       return;
     }
     const { clock, emit } = this.#options;

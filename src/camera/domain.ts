@@ -134,6 +134,8 @@ export type CameraEvent =
     }
   | SerialLineEvent;
 
+export type IoEvent = Extract<CameraEvent, { type: "io" }>;
+
 export type SerialValue = number | string | boolean | null;
 
 /** One line from a formatted-output port: always the raw text, and the fields or why not. */

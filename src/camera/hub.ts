@@ -13,6 +13,7 @@ import type {
   CommandArgs,
   CommandName,
   CommandResult,
+  IoEvent,
   Report,
 } from "./domain.js";
 import { CameraError } from "./errors.js";
@@ -62,6 +63,8 @@ export class CameraHub {
   readonly #sessions = new Map<string, CameraSession>();
   readonly #keepers = new Set<Keeper>();
   readonly #adopted = new Set<string>();
+  /** Each camera's IO as last heard, kinds kept from the point list: for bridges that start late. */
+  readonly #io = new Map<string, Map<string, IoEvent>>();
   readonly serial: SerialPorts;
   #discovery: Discovery | undefined;
 
@@ -80,6 +83,7 @@ export class CameraHub {
     // A camera's text ports go offline together with its session.
     this.events.subscribe((event) => {
       if (event.type === "offline" && this.#sessions.has(event.cameraId)) this.serial.drop(event.cameraId);
+      if (event.type === "io") this.#remember(event);
     });
   }
 
@@ -91,6 +95,18 @@ export class CameraHub {
 
   get cameras(): CameraState[] {
     return [...[...this.#sessions.values()].map((session) => session.state), ...this.serial.standalone];
+  }
+
+  /** The camera's IO points as last heard, as the events that told of them. */
+  io(cameraId: string): IoEvent[] {
+    return [...(this.#io.get(cameraId)?.values() ?? [])];
+  }
+
+  #remember(event: IoEvent): void {
+    const points = this.#io.get(event.cameraId) ?? new Map<string, IoEvent>();
+    this.#io.set(event.cameraId, points);
+    const kind = event.kind ?? points.get(event.point)?.kind;
+    points.set(event.point, { ...event, kind });
   }
 
   session(id: string): CameraSession | undefined {
@@ -245,6 +261,7 @@ export class CameraHub {
         if (session.state.serial === event.serial && this.#adopted.has(id)) {
           this.#sessions.delete(id);
           this.#adopted.delete(id);
+          this.#io.delete(id);
           void session.stop();
         }
       }

@@ -161,6 +161,7 @@ export class CameraSession {
       if (generation !== this.#generation) conn.close();
       return conn;
     };
+    const uptimeBefore = this.#uptime;
     try {
       let firstBeat: (uptimeMs: number) => void = () => undefined;
       const beat = new Promise<number>((resolve) => {
@@ -170,7 +171,10 @@ export class CameraSession {
         if (frame.type !== MessageType.HEARTBEAT) return;
         const fields = read(frame.fields);
         const uptime = fields.optional("uptimeMs", "INT");
-        if (uptime !== undefined) firstBeat(uptime);
+        if (uptime !== undefined) {
+          firstBeat(uptime);
+          this.#uptime = uptime;
+        }
         const status = fields.optional("status", "TEXT");
         if (status && status !== this.#state.status && this.online)
           this.update({ status: status as CameraState["status"] });
@@ -184,7 +188,10 @@ export class CameraSession {
       const token = hello.text("session");
       this.#startHeartbeat(live, hello.int("heartbeatMs"), hello.int("timeoutMs"));
       const uptime = await this.#within(beat, hello.int("timeoutMs"), "no heartbeat after HELLO");
-      const bootTime = this.#bootTime(clock.now() - uptime);
+      const bootTime = this.#bootTime(
+        clock.now() - uptime,
+        uptimeBefore !== undefined && uptime < uptimeBefore,
+      );
       const attach = async (port: number, onFrame: (frame: Frame) => void) => {
         const conn = await open(port, onFrame);
         await conn.request(MessageType.ATTACH, [f.text("session", token)]);
@@ -246,17 +253,22 @@ export class CameraSession {
   /**
    * Keeps the boot time, part of every report id, stable across reconnects: an estimate within a
    * second of the last one is the same boot (the estimate only moves by network latency); a larger
-   * step means the camera restarted.
+   * step means the camera restarted. So does an uptime lower than the last one heard, even when
+   * the camera restarted within a second of its last boot; its ids must still be its own.
    */
-  #bootTime(estimate: number): number {
+  #bootTime(estimate: number, restarted: boolean): number {
     const known = this.#state.bootTime;
     const previous = this.#bootEstimate;
     this.#bootEstimate = estimate;
-    if (known !== undefined && previous !== undefined && Math.abs(estimate - previous) < 1_000) return known;
-    return Math.round(estimate / 1_000) * 1_000;
+    if (known === undefined || previous === undefined) return Math.round(estimate / 1_000) * 1_000;
+    if (!restarted && Math.abs(estimate - previous) < 1_000) return known;
+    const rounded = Math.round(estimate / 1_000) * 1_000;
+    return restarted && rounded <= known ? known + 1_000 : rounded;
   }
 
   #bootEstimate: number | undefined;
+  /** The camera's uptime in its last heartbeat: it only grows while the camera stays up. */
+  #uptime: number | undefined;
 
   #startHeartbeat(live: Live, heartbeatMs: number, timeoutMs: number): void {
     const { clock } = this.options;

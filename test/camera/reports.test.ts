@@ -117,6 +117,32 @@ describe("report streams", () => {
     expect(fresh.report.bootTime).toBeGreaterThan(old?.bootTime ?? 0);
     expect(fresh.report.id).not.toBe(old?.id);
   });
+
+  it("tells a restart within a second of the last boot by the uptime going back: new ids all the same", async () => {
+    rig = await startRig({ rateHz: 50 });
+    await rig.online();
+    const before = await rig.waitFor((e) => e.type === "report" && e.report.cycle >= 2);
+    const mark = rig.events.length;
+    rig.camera.restart();
+    await rig.online(mark);
+    await rig.waitFor((e) => e.type === "gap" && e.toCycle === undefined, 3_000, mark);
+    const fresh = await rig.waitFor((e) => e.type === "report" && e.report.cycle === 1, 3_000, mark);
+    if (fresh.type !== "report" || before.type !== "report") throw new Error("unreachable");
+    expect(fresh.report.bootTime).toBeGreaterThan(before.report.bootTime);
+    expect(
+      rig
+        .reports()
+        .filter((r) => r.cycle === 1)
+        .map((r) => r.id),
+    ).toHaveLength(
+      new Set(
+        rig
+          .reports()
+          .filter((r) => r.cycle === 1)
+          .map((r) => r.id),
+      ).size,
+    );
+  });
 });
 
 describe("drops", () => {

@@ -1,7 +1,7 @@
 import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { CameraEvent, CameraHub, CameraImage, Keeper, Report } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, CameraImage, IoEvent, Keeper, Report } from "../../camera/index.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
 import { CommandHandler } from "./commands.js";
@@ -9,7 +9,7 @@ import { type MqttConfig, MqttConnection } from "./connection.js";
 import { imageBytes } from "./images.js";
 import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
-import { reportPayload, statePayload } from "./payloads.js";
+import { gapPayload, reportPayload, statePayload } from "./payloads.js";
 import { Topics } from "./topics.js";
 
 export interface MqttBridgeOptions {
@@ -26,14 +26,18 @@ export interface MqttBridgeOptions {
   readonly statusChanged: () => void;
 }
 
+const JOURNAL_DROPPED = "dropped from the daemon's full journal (policy dropOldest)";
+
 /** The keeper that makes lossless reports durable: journaled (with the resume position) before the camera is acknowledged. */
 export function journalKeeper(journal: Journal, topics: Topics): Keeper {
   return (report: Report) =>
     journal.append(topics.report(report.cameraId, report.inspection), JSON.stringify(reportPayload(report)), {
-      camera: report.cameraId,
-      inspection: report.inspection,
-      bootTime: report.bootTime,
-      cycle: report.cycle,
+      position: {
+        camera: report.cameraId,
+        inspection: report.inspection,
+        bootTime: report.bootTime,
+        cycle: report.cycle,
+      },
     });
 }
 
@@ -47,7 +51,6 @@ export class MqttBridge {
   readonly outbox: Outbox;
   readonly #options: MqttBridgeOptions;
   readonly #commands: CommandHandler;
-  readonly #io = new Map<string, { topic: string; payload: string }>();
   readonly #lossyDropped: Counter;
   #unsubscribe: (() => void) | undefined;
 
@@ -61,6 +64,10 @@ export class MqttBridge {
       logger,
       maxInflight: config.maxInflight,
       replayPerSecond: config.journal.replayPerSecond,
+    });
+    journal.dropNotice = (run) => ({
+      topic: this.topics.gap(run.camera, run.inspection),
+      payload: JSON.stringify(gapPayload({ ...run, reason: JOURNAL_DROPPED })),
     });
     this.connection = new MqttConnection({
       config,
@@ -81,6 +88,7 @@ export class MqttBridge {
       topics: this.topics,
       clock,
       metrics,
+      logger,
       bridgeRequests: {
         cameras: () => hub.cameras.map(statePayload),
         health: () => options.health(),
@@ -164,22 +172,34 @@ export class MqttBridge {
       );
       this.#publish(topics.state(state.id), JSON.stringify(statePayload(state)), true);
     }
-    // A broker that restarted without persistence lost the retained IO values: they come back.
-    for (const { topic, payload } of this.#io.values()) this.#publish(topic, payload, true);
+    // The IO as the hub last heard it: a broker that restarted without persistence lost the
+    // retained values, and a camera may have told of its IO before this bridge started.
+    for (const state of cameras)
+      for (const event of hub.io(state.id)) {
+        const { topic, payload } = this.#ioMessage(event);
+        this.#publish(topic, payload, true);
+      }
     client.subscribe([topics.commands(), topics.bridgeRequests()], { qos: 1 });
     client.on("message", (_topic, _payload, packet) => {
       void this.#commands.handle(packet).then((reply) => {
         if (!reply) return;
-        const responseTopic = packet.properties?.responseTopic;
         const correlationData = packet.properties?.correlationData;
-        const options = responseTopic
-          ? { qos: 1 as const, properties: correlationData ? { correlationData } : {} }
-          : { qos: 1 as const };
-        this.connection.client?.publish(responseTopic ?? reply.topic, JSON.stringify(reply.answer), options);
+        const options =
+          reply.correlated && correlationData
+            ? { qos: 1 as const, properties: { correlationData } }
+            : { qos: 1 as const };
+        this.connection.client?.publish(reply.topic, JSON.stringify(reply.answer), options);
       });
     });
     this.outbox.attach(client);
     this.#options.statusChanged();
+  }
+
+  /** The retained message of an IO point. */
+  #ioMessage(event: IoEvent): { topic: string; payload: string } {
+    const topic = this.topics.io(event.cameraId, event.point);
+    const payload = JSON.stringify({ value: event.value, time: new Date(event.time).toISOString() });
+    return { topic, payload };
   }
 
   #onEvent(event: CameraEvent): void {
@@ -194,9 +214,7 @@ export class MqttBridge {
         this.#publish(topics.state(event.cameraId), JSON.stringify(statePayload(event.state)), true);
         return;
       case "io": {
-        const topic = topics.io(event.cameraId, event.point);
-        const payload = JSON.stringify({ value: event.value, time: new Date(event.time).toISOString() });
-        this.#io.set(topic, { topic, payload });
+        const { topic, payload } = this.#ioMessage(event);
         this.#publish(topic, payload, true);
         return;
       }
@@ -212,21 +230,13 @@ export class MqttBridge {
             0,
           );
         return;
-      case "gap": {
-        const payload = {
-          camera: event.cameraId,
-          inspection: event.inspection,
-          fromCycle: event.fromCycle,
-          toCycle: event.toCycle ?? null,
-          bootTime: new Date(event.bootTime).toISOString(),
-          reason: event.reason,
-        };
+      case "gap":
         void this.#options.journal.append(
           topics.gap(event.cameraId, event.inspection),
-          JSON.stringify(payload),
+          JSON.stringify(gapPayload({ ...event, camera: event.cameraId })),
+          { keep: true },
         );
         return;
-      }
       case "serial": {
         // Lines have no acknowledgement on the camera side: the journal keeps them across an outage.
         const payload = {

@@ -1,7 +1,9 @@
 import type { IPublishPacket } from "mqtt";
+import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import { CameraError, type CameraHub, type CameraImage, type CommandName } from "../../camera/index.js";
 import type { Clock } from "../../lib/clock.js";
+import { FirstOfKind } from "../../lib/first-of-kind.js";
 import { COMMAND_ARGS, isCommandName, transactionSchema } from "./command-schemas.js";
 import type { MqttConfig } from "./connection.js";
 import { reportPayload } from "./payloads.js";
@@ -20,6 +22,7 @@ export interface CommandContext {
   readonly topics: Topics;
   readonly clock: Clock;
   readonly metrics: Registry;
+  readonly logger: Logger;
   /** Bridge-level requests (<base>/bridge/request/<name>). */
   readonly bridgeRequests: Readonly<Record<string, () => unknown>>;
   /** Publishes what a command produced besides its answer (a snapped image). */
@@ -28,6 +31,20 @@ export interface CommandContext {
 
 /** No command needs more: a larger payload is refused before it is parsed. */
 export const MAX_COMMAND_BYTES = 64 * 1024;
+
+/** Commands waiting for cameras at once; more are refused BUSY, so a flood cannot pile up. */
+export const MAX_PENDING_COMMANDS = 256;
+
+/** A topic name to answer on: no wildcards, no NUL, within MQTT's length. */
+export function isTopicName(topic: string): boolean {
+  return (
+    topic.length > 0 &&
+    Buffer.byteLength(topic) <= 65_535 &&
+    !topic.includes("+") &&
+    !topic.includes("#") &&
+    !topic.includes(String.fromCharCode(0))
+  );
+}
 
 const fail = (code: string, message: string, transaction?: string | number): CommandAnswer => ({
   status: "error",
@@ -42,6 +59,9 @@ const fail = (code: string, message: string, transaction?: string | number): Com
 export class CommandHandler {
   readonly #context: CommandContext;
   readonly #results: Counter<"command" | "result">;
+  /** Refusals already logged, by command and code: each kind is logged once, then only counted. */
+  readonly #logged = new FirstOfKind();
+  #pending = 0;
 
   constructor(context: CommandContext) {
     this.#context = context;
@@ -58,24 +78,60 @@ export class CommandHandler {
     return perCamera[camera] ?? allow;
   }
 
-  async handle(packet: IPublishPacket): Promise<{ topic: string; answer: CommandAnswer } | undefined> {
+  /** The answer, and where it goes: the MQTT 5 response topic if the request gave a usable one. */
+  async handle(
+    packet: IPublishPacket,
+  ): Promise<{ topic: string; answer: CommandAnswer; correlated: boolean } | undefined> {
     const { topics } = this.#context;
     const bridgeRequest = topics.parseBridgeRequest(packet.topic);
     const command = topics.parseCommand(packet.topic);
     if (bridgeRequest === undefined && command === undefined) return undefined;
     const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-    const replyTopic =
-      bridgeRequest !== undefined ? topics.bridgeResponse(bridgeRequest) : `${packet.topic}/response`;
+    const responseTopic = packet.properties?.responseTopic;
+    // A wildcard in a topic the daemon publishes to would make the broker drop its connection.
+    const usable = responseTopic !== undefined && isTopicName(responseTopic);
+    const replyTopic = usable
+      ? responseTopic
+      : bridgeRequest !== undefined
+        ? topics.bridgeResponse(bridgeRequest)
+        : `${packet.topic}/response`;
     const answer =
+      responseTopic !== undefined && !usable
+        ? fail("BAD_REQUEST", "responseTopic must be a topic name: no wildcards, no NUL")
+        : bridgeRequest !== undefined
+          ? this.#bridge(bridgeRequest, payload)
+          : await this.#guarded(command?.camera ?? "", command?.command ?? "", payload);
+    // Labels only from known names: topics are the sender's to choose, and a label set must stay bounded.
+    const label =
       bridgeRequest !== undefined
-        ? this.#bridge(bridgeRequest, payload)
-        : await this.#camera(command?.camera ?? "", command?.command ?? "", payload);
-    const label = bridgeRequest !== undefined ? `bridge/${bridgeRequest}` : (command?.command ?? "");
-    this.#results.inc({
-      command: label.slice(0, 64),
-      result: answer.status === "ok" ? "ok" : (answer.error?.code ?? "error"),
-    });
-    return { topic: replyTopic, answer };
+        ? `bridge/${this.#bridgeRequest(bridgeRequest) ? bridgeRequest : "unknown"}`
+        : isCommandName(command?.command ?? "")
+          ? (command?.command as string)
+          : "unknown";
+    const result = answer.status === "ok" ? "ok" : (answer.error?.code ?? "error");
+    this.#results.inc({ command: label, result });
+    this.#refused(label, result, answer.error?.message ?? "", packet.topic);
+    return { topic: replyTopic, answer, correlated: usable };
+  }
+
+  /** Logs a refusal the first time its kind (command and code) is seen; the counter has the rest. */
+  #refused(label: string, code: string, message: string, topic: string): void {
+    if (code === "ok" || !this.#logged.first(`${label} ${code}`)) return;
+    this.#context.logger.warn(
+      { command: label, code, topic: topic.slice(0, 256), reason: message.slice(0, 256) },
+      "command refused; further refusals of this kind are only counted (smartcam_mqtt_commands_total)",
+    );
+  }
+
+  async #guarded(camera: string, name: string, payload: Buffer): Promise<CommandAnswer> {
+    if (this.#pending >= MAX_PENDING_COMMANDS)
+      return fail("BUSY", `${MAX_PENDING_COMMANDS} commands are already waiting for cameras`);
+    this.#pending++;
+    try {
+      return await this.#camera(camera, name, payload);
+    } finally {
+      this.#pending--;
+    }
   }
 
   #parse(payload: Buffer): { body: Record<string, unknown>; transaction?: string | number } | CommandAnswer {
@@ -95,10 +151,16 @@ export class CommandHandler {
     return { body: rest, ...(parsed.data === undefined ? {} : { transaction: parsed.data }) };
   }
 
+  /** Own keys only: a request named "constructor" or "toString" is unknown, not Object's. */
+  #bridgeRequest(name: string): (() => unknown) | undefined {
+    const requests = this.#context.bridgeRequests;
+    return Object.hasOwn(requests, name) ? requests[name] : undefined;
+  }
+
   #bridge(name: string, payload: Buffer): CommandAnswer {
     const parsed = this.#parse(payload);
     if ("status" in parsed) return parsed;
-    const request = this.#context.bridgeRequests[name];
+    const request = this.#bridgeRequest(name);
     if (!request)
       return fail(
         "UNKNOWN_COMMAND",

@@ -8,6 +8,9 @@ import { backoffDelay, type Random } from "../../lib/random.js";
 
 export type MqttConfig = Config["mqtt"];
 
+/** The largest packet the daemon takes from the broker: commands stop at 64 KiB, so this is ample. */
+export const MAX_INBOUND_PACKET = 1 << 20;
+
 export interface ConnectionOptions {
   readonly config: MqttConfig;
   readonly url: string;
@@ -85,6 +88,8 @@ export class MqttConnection {
       queueQoSZero: false,
       will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
     };
+    // MQTT 5: the broker drops what no command needs instead of making the daemon buffer it.
+    if (this.#version === 5) options.properties = { maximumPacketSize: MAX_INBOUND_PACKET };
     if (config.username !== undefined) options.username = config.username;
     if (config.password) options.password = config.password.reveal();
     const tls = config.tls;

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Logger } from "pino";
+import { type DropNotice, DropRuns, type NoticeStore } from "./drop-runs.js";
 
 export interface JournalOptions {
   readonly path: string;
@@ -28,8 +29,16 @@ export interface Position {
   readonly cycle: number;
 }
 
+export interface AppendOptions {
+  /** Where the report stands: the journal resumes from it, and tells of it if it drops it. */
+  readonly position?: Position;
+  /** Never dropped by the dropOldest policy (gap notices: they account for what was lost). */
+  readonly keep?: boolean;
+}
+
 interface Statements {
   readonly insert: Database.Statement;
+  readonly rewrite: Database.Statement;
   readonly position: Database.Statement;
   readonly remove: Database.Statement;
   readonly oldest: Database.Statement;
@@ -37,10 +46,21 @@ interface Statements {
   readonly positions: Database.Statement;
 }
 
+const OUTBOX_COLUMNS = [
+  ["camera", "TEXT"],
+  ["inspection", "INTEGER"],
+  ["boot", "INTEGER"],
+  ["cycle", "INTEGER"],
+  ["keep", "INTEGER NOT NULL DEFAULT 0"],
+] as const;
+
+type DroppedRow = { [K in keyof Position]: Position[K] | null };
+
 interface PendingAppend {
   readonly topic: string;
   readonly payload: Buffer;
   readonly position: Position | undefined;
+  readonly keep: boolean;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -62,12 +82,17 @@ export class Journal {
   #flushScheduled = false;
   #bytes = 0;
   #count = 0;
+  /** The highest seq handed to the publisher: a notice at or below it may be on the wire already. */
+  #handedOut = 0;
+  readonly #drops = new DropRuns();
   /** Entries up to this seq were written by a previous run. */
   replayEnd = 0;
   dropped = 0;
   appended = 0;
   /** Called after new entries are committed, so that the publisher can look at them. */
   onCommitted: () => void = () => undefined;
+  /** The message that tells subscribers of reports the dropOldest policy dropped (see DropRuns). */
+  dropNotice: DropNotice | undefined;
 
   constructor(options: JournalOptions) {
     this.#options = options;
@@ -95,6 +120,10 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS positions (camera TEXT NOT NULL, inspection INTEGER NOT NULL, boot INTEGER NOT NULL, cycle INTEGER NOT NULL, PRIMARY KEY (camera, inspection));
     `);
+    // Journals written before reports carried their position in the outbox gain the columns.
+    const columns = new Set((db.pragma("table_info(outbox)") as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of OUTBOX_COLUMNS)
+      if (!columns.has(name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
     this.#db = db;
     this.#statements = this.prepare(db);
     const totals = db
@@ -114,12 +143,17 @@ export class Journal {
 
   private prepare(db: Database.Database): Statements {
     return {
-      insert: db.prepare("INSERT INTO outbox (topic, payload, bytes) VALUES (?, ?, ?)"),
+      insert: db.prepare(
+        "INSERT INTO outbox (topic, payload, bytes, camera, inspection, boot, cycle, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      rewrite: db.prepare("UPDATE outbox SET payload = ?, bytes = ? WHERE seq = ?"),
       position: db.prepare(
         "INSERT INTO positions (camera, inspection, boot, cycle) VALUES (?, ?, ?, ?) ON CONFLICT (camera, inspection) DO UPDATE SET boot = excluded.boot, cycle = excluded.cycle",
       ),
       remove: db.prepare("DELETE FROM outbox WHERE seq = ? RETURNING bytes"),
-      oldest: db.prepare("DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox) RETURNING bytes"),
+      oldest: db.prepare(
+        "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox WHERE keep = 0) RETURNING bytes, camera, inspection, boot AS bootTime, cycle",
+      ),
       range: db.prepare(
         "SELECT seq, topic, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
       ),
@@ -141,11 +175,18 @@ export class Journal {
   }
 
   /** Resolves once the message is on disk. Under the block policy, waits while the journal is full. */
-  append(topic: string, payload: string | Buffer, position?: Position): Promise<void> {
+  append(topic: string, payload: string | Buffer, options: AppendOptions = {}): Promise<void> {
     if (!this.#db) return Promise.reject(new Error("journal is not open"));
     const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
     return new Promise((resolve, reject) => {
-      const entry = { topic, payload: bytes, position, resolve, reject };
+      const entry = {
+        topic,
+        payload: bytes,
+        position: options.position,
+        keep: options.keep ?? false,
+        resolve,
+        reject,
+      };
       if (this.#options.policy === "block" && (this.#blocked.length > 0 || !this.#fits(bytes.length)))
         this.#blocked.push(entry);
       else this.#enqueue(entry);
@@ -169,6 +210,8 @@ export class Journal {
       topic: string;
       payload: Buffer;
     }[];
+    const last = rows.at(-1);
+    if (last && last.seq > this.#handedOut) this.#handedOut = last.seq;
     return rows.map((row) => ({ ...row, replayed: row.seq <= this.replayEnd }));
   }
 
@@ -209,14 +252,14 @@ export class Journal {
         this.#pendingBytes = 0;
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
-          st.insert.run(entry.topic, entry.payload, entry.payload.length);
-          this.#bytes += entry.payload.length;
-          this.#count++;
           const p = entry.position;
+          this.#insert(st, entry.topic, entry.payload, p, entry.keep);
           if (p) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
         }
+        if (this.dropNotice) this.#drops.flush(this.dropNotice, this.#notices(st));
       })();
     } catch (error) {
+      this.#drops.reset();
       // The transaction rolled back: the counters are read again from what is on disk.
       const totals = db
         .prepare("SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox")
@@ -232,13 +275,41 @@ export class Journal {
     this.onCommitted();
   }
 
+  #insert(st: Statements, topic: string, payload: Buffer, p: Position | undefined, keep: boolean): number {
+    const { lastInsertRowid } = st.insert.run(
+      topic,
+      payload,
+      payload.length,
+      p?.camera ?? null,
+      p?.inspection ?? null,
+      p?.bootTime ?? null,
+      p?.cycle ?? null,
+      keep ? 1 : 0,
+    );
+    this.#bytes += payload.length;
+    this.#count++;
+    return Number(lastInsertRowid);
+  }
+
+  #notices(st: Statements): NoticeStore {
+    return {
+      insert: (topic, payload) => this.#insert(st, topic, payload, undefined, true),
+      rewrite: (seq, payload, previous) => {
+        st.rewrite.run(payload, payload.length, seq);
+        this.#bytes += payload.length - previous;
+      },
+    };
+  }
+
   #makeRoom(size: number, st: Statements): void {
     while (this.#count > 0 && this.#bytes + size > this.#options.maxBytes) {
-      const row = st.oldest.get() as { bytes: number } | undefined;
+      const row = st.oldest.get() as (DroppedRow & { bytes: number }) | undefined;
       if (!row) break;
       this.#bytes -= row.bytes;
       this.#count--;
       this.dropped++;
+      if (row.camera !== null && this.dropNotice)
+        this.#drops.note(row as Position, this.dropNotice, this.#handedOut, this.#notices(st));
       if (this.dropped === 1 || this.dropped % 1_000 === 0) {
         this.#options.logger.warn(
           { dropped: this.dropped },

@@ -124,6 +124,26 @@ export function reportPayload(report: Report): ReportPayload {
   };
 }
 
+export interface GapFacts {
+  readonly camera: string;
+  readonly inspection: number;
+  readonly fromCycle: number;
+  readonly toCycle?: number | undefined;
+  readonly bootTime: number;
+  readonly reason: string;
+}
+
+export function gapPayload(gap: GapFacts): z.infer<typeof schemas.gap> {
+  return {
+    camera: gap.camera,
+    inspection: gap.inspection,
+    fromCycle: gap.fromCycle,
+    toCycle: gap.toCycle ?? null,
+    bootTime: new Date(gap.bootTime).toISOString(),
+    reason: gap.reason,
+  };
+}
+
 export function statePayload(state: CameraState): z.infer<typeof schemas.state> {
   return {
     id: state.id,

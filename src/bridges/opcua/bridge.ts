@@ -2,6 +2,7 @@ import type { Namespace, StatusCode, UAObject } from "node-opcua";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { CameraEvent, CameraHub, CameraState } from "../../camera/index.js";
+import { FirstOfKind } from "../../lib/first-of-kind.js";
 import { CameraFolder } from "./camera-folder.js";
 import type { OpcuaServer } from "./server.js";
 import { Structures } from "./structures.js";
@@ -28,6 +29,9 @@ export class OpcuaBridge {
   readonly #cameras = new Map<string, CameraNodes>();
   readonly #events: Counter;
   readonly #calls: Counter;
+  readonly #writes: Counter;
+  /** Refused writes and calls already logged, by service and status: each kind once. */
+  readonly #logged = new FirstOfKind();
   #model: { plain: UAObject; vision: UAObject; structures: Structures } | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -42,6 +46,12 @@ export class OpcuaBridge {
     this.#calls = new Counter({
       name: "smartcam_opcua_calls_total",
       help: "OPC UA method calls by result status",
+      labelNames: ["status"],
+      registers: [metrics],
+    });
+    this.#writes = new Counter({
+      name: "smartcam_opcua_writes_total",
+      help: "OPC UA attribute writes by result status",
       labelNames: ["status"],
       registers: [metrics],
     });
@@ -81,12 +91,28 @@ export class OpcuaBridge {
       nodeId: this.#model.vision,
     });
     server.server.on("response", (response) => {
-      if (response.schema.name !== "CallResponse") return;
-      const results = (response as unknown as { results?: { statusCode: StatusCode }[] }).results ?? [];
-      for (const result of results) this.#calls.inc({ status: result.statusCode.name });
+      const name = response.schema.name;
+      if (name === "CallResponse") {
+        const results = (response as unknown as { results?: { statusCode: StatusCode }[] }).results ?? [];
+        for (const { statusCode } of results) this.#count(this.#calls, "call", statusCode);
+      } else if (name === "WriteResponse") {
+        const results = (response as unknown as { results?: StatusCode[] }).results ?? [];
+        for (const statusCode of results) this.#count(this.#writes, "write", statusCode);
+      }
     });
     for (const state of hub.cameras) this.#camera(state.id, state);
     this.#unsubscribe = hub.events.subscribe((event) => this.#onEvent(event));
+  }
+
+  /** Counts every result; logs a refusal the first time its kind is seen, as hostile clients repeat. */
+  #count(counter: Counter, service: string, status: StatusCode): void {
+    counter.inc({ status: status.name });
+    const kind = `${service} ${status.name}`;
+    if (status.isGood() || !this.#logged.first(kind)) return;
+    this.#options.logger.warn(
+      { service, status: status.name },
+      "OPC UA request refused; further refusals of this kind are only counted",
+    );
   }
 
   stop(): void {
@@ -130,6 +156,8 @@ export class OpcuaBridge {
     this.#cameras.set(id, nodes);
     nodes.folder.update(current);
     nodes.vision.update(current);
+    // A camera attached before this bridge started told of its IO already: the hub kept it.
+    for (const io of hub.io(id)) nodes.folder.io(io.point, io.value, io.time, io.kind);
     return nodes;
   }
 

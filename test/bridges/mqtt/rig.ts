@@ -1,7 +1,6 @@
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { journalKeeper, MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
 import { Journal } from "../../../src/bridges/mqtt/journal.js";
@@ -12,6 +11,7 @@ import { buildConfigSchema } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { seededRandom } from "../../../src/lib/random.js";
 import { type RigOptions, startRig } from "../../camera/rig.js";
+import { captureLog } from "../../support/log.js";
 import { TestBroker } from "../../support/mosquitto.js";
 import { tempDir } from "../../support/process.js";
 
@@ -67,6 +67,9 @@ export async function subscriber(url: string, filter: string, options: IClientOp
 export interface MqttRigOptions extends RigOptions {
   readonly mqtt?: Record<string, unknown>;
   readonly journalPath?: string;
+  readonly logger?: Logger;
+  /** Starts the bridge only once the camera is online, as a slow daemon start can. */
+  readonly bridgeAfterOnline?: boolean;
 }
 
 export async function startMqttRig(options: MqttRigOptions = {}) {
@@ -81,7 +84,7 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
       ...options.mqtt,
     },
   }).mqtt;
-  const logger = pino({ level: process.env.RIG_LOG ?? "silent" });
+  const logger = options.logger ?? pino({ level: process.env.RIG_LOG ?? "silent" });
   const journal = new Journal({
     path: options.journalPath ?? join(tempDir("journal-"), "journal.sqlite"),
     maxBytes: config.journal.maxBytes,
@@ -109,6 +112,7 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
     statusChanged: () => undefined,
   });
   const sub = await subscriber(broker.url, `${BASE}/#`);
+  if (options.bridgeAfterOnline) await camera.online();
   bridge.start();
   const clients: MqttClient[] = [sub.client];
   return {
@@ -145,16 +149,7 @@ export async function standaloneBridge(
   mqttConfig: Record<string, unknown>,
   camerasConfig: Record<string, unknown> = {},
 ) {
-  let logged = "";
-  const logger = pino(
-    { level: "trace" },
-    new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    }),
-  );
+  const { logger, text } = captureLog();
   const config = buildConfigSchema().parse({
     cameras: { discovery: { enabled: false }, reconnect: { initialMs: 30, maxMs: 100 }, ...camerasConfig },
     mqtt: { baseTopic: "solo", reconnect: { initialMs: 20, maxMs: 200 }, url, ...mqttConfig },
@@ -193,7 +188,7 @@ export async function standaloneBridge(
   return {
     bridge,
     hub,
-    logs: () => logged,
+    logs: text,
     async stop() {
       await bridge.stop();
       await hub.stop();

@@ -77,6 +77,18 @@ describe("the MQTT topic API on a real Mosquitto", () => {
     }
   });
 
+  it("publishes the IO of a camera that was online before the bridge started", async () => {
+    rig = await startMqttRig({ bridgeAfterOnline: true });
+    for (const point of ["in0", "out0", "v0"])
+      await rig.sub.waitFor((m) => m.topic === `${BASE}/cam1/io/${point}`, 2_000);
+    const late = await rig.extraSubscriber(`${BASE}/cam1/io/+`);
+    for (const point of ["in0", "out0", "v0"]) {
+      const message = await late.waitFor((m) => m.topic === `${BASE}/cam1/io/${point}`, 2_000);
+      expect(message.retain).toBe(true);
+      expect(JSON.parse(message.payload.toString())).toMatchObject({ value: false });
+    }
+  });
+
   it("publishes a gap event when the part queue no longer holds missed cycles", async () => {
     rig = await startMqttRig({ rateHz: 100, queueCapacity: 4 });
     await rig.sub.waitFor((m) => m.topic === `${BASE}/cam1/report/0`);

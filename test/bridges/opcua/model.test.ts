@@ -130,7 +130,7 @@ describe("the OPC UA model", () => {
   });
 
   it("marks values BadNoCommunication while the camera is frozen, keeping them, and Good once it is back", async () => {
-    rig = await startOpcuaRig({ heartbeatMs: 50, timeoutMs: 150 });
+    rig = await startOpcuaRig({ heartbeatMs: 100, timeoutMs: 500 });
     await rig.online();
     const session = await rig.connect();
     const watched = await rig.watch(session, "ns=1;s=cam1.IO.in0");
@@ -150,6 +150,21 @@ describe("the OPC UA model", () => {
     rig.camera.resume();
     await until(() => watched.at(-1)?.statusCode === StatusCodes.Good, 10_000, "Good again");
     expect((await read(session, "ns=1;s=cam1.Online")).value.value).toBe(true);
+  });
+
+  it("shows the IO of a camera that was online before the server started, outputs writable", async () => {
+    rig = await startOpcuaRig({ serverAfterOnline: true, heartbeatMs: 200, timeoutMs: 5_000 });
+    const session = await rig.connect("otto");
+    const in0 = await read(session, "ns=1;s=cam1.IO.in0");
+    expect(in0.statusCode).toBe(StatusCodes.Good);
+    expect(in0.value.value).toBe(false);
+    const written = await session.write({
+      nodeId: "ns=1;s=cam1.IO.out0",
+      attributeId: AttributeIds.Value,
+      value: { value: { dataType: DataType.Boolean, value: true } },
+    });
+    expect(written).toBe(StatusCodes.Good);
+    expect(rig.camera.io.find((point) => point.name === "out0")?.value).toBe(true);
   });
 
   it("shows each formatted-output line and its typed fields under the camera's port", async () => {

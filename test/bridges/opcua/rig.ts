@@ -12,7 +12,7 @@ import {
   type UserIdentityInfo,
   UserTokenType,
 } from "node-opcua";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { OpcuaBridge } from "../../../src/bridges/opcua/bridge.js";
 import { hashPassword } from "../../../src/bridges/opcua/passwords.js";
@@ -26,11 +26,15 @@ export type UserName = keyof typeof PASSWORDS;
 
 export interface OpcuaRigOptions extends RigOptions {
   readonly opcua?: Record<string, unknown>;
+  readonly logger?: Logger;
+  /** Starts the server only once the camera is online, as the daemon's slower start can. */
+  readonly serverAfterOnline?: boolean;
 }
 
 /** A simulated camera, the hub, and the OPC UA server and bridge on a free port; PKI in a temp folder. */
 export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
   const rig = await startRig(options);
+  if (options.serverAfterOnline) await rig.online();
   const stateDirectory = tempDir("smartcam-opcua-");
   const users = [
     { name: "olga", passwordHash: await hashPassword(PASSWORDS.olga), role: "observer" },
@@ -38,7 +42,7 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
     { name: "erin", passwordHash: await hashPassword(PASSWORDS.erin), role: "engineer" },
   ];
   const metrics = new Registry();
-  const logger = pino({ level: process.env.RIG_LOG ?? "silent" });
+  const logger = options.logger ?? pino({ level: process.env.RIG_LOG ?? "silent" });
   let server: OpcuaServer | undefined;
   for (let attempt = 0; !server; attempt++) {
     const config = buildConfigSchema().parse({
