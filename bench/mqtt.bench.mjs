@@ -181,7 +181,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   });
   const journal = openJournal(fsync);
   const events = new EventBus(() => {});
-  const hub = { events, cameras: [], command: async () => ({}), session: () => undefined };
+  const hub = { events, cameras: [], io: () => [], command: async () => ({}), session: () => undefined };
   const keep = journalKeeper(journal, new Topics(base));
   const sentAt = new Map();
   const latencies = [];

@@ -116,7 +116,7 @@ async function withRig(work) {
   const dir = mkdtempSync(join(tmpdir(), "smartcam-bench-opcua-"));
   const server = await startServer(dir);
   const events = new EventBus(() => {});
-  const hub = { events, cameras: [state], command: async () => ({}) };
+  const hub = { events, cameras: [state], io: () => [], command: async () => ({}) };
   const bridge = new OpcuaBridge({ server, hub, logger, metrics: new Registry() });
   bridge.start();
   const client = await connect(server, dir);

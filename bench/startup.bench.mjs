@@ -4,7 +4,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import unixDgram from "unix-dgram";
+import { freePort } from "./broker.mjs";
+import { notifySocket, preciseNow } from "./scale.bench.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const RUNS = 7;
@@ -18,42 +19,49 @@ function timeToExit(args) {
   });
 }
 
-function timeToReady() {
-  const path = join(mkdtempSync(join(tmpdir(), "bench-notify-")), "notify.sock");
-  return new Promise((resolve, reject) => {
-    let child;
-    const started = process.hrtime.bigint();
-    const socket = unixDgram.createSocket("unix_dgram", (message) => {
-      if (!/^READY=1$/m.test(message.toString())) return;
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      child.once("exit", () => {
-        socket.close();
-        resolve(ms);
-      });
-      child.kill("SIGTERM");
-    });
-    socket.bind(path);
-    child = spawn(process.execPath, [CLI, "run", "--http.port", "0", "--log.level", "warn"], {
-      stdio: "ignore",
-      env: { ...process.env, NOTIFY_SOCKET: path },
-    });
-    child.once("error", reject);
+async function timeToReady(extra) {
+  const notify = notifySocket();
+  const started = preciseNow();
+  const child = spawn(process.execPath, [CLI, "run", "--http.port", "0", "--log.level", "warn", ...extra], {
+    stdio: "ignore",
+    env: { ...process.env, NOTIFY_SOCKET: notify.path },
   });
+  const exited = new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", resolve);
+  });
+  const ms = (await Promise.race([notify.ready, exited.then(() => Number.NaN)])) - started;
+  child.kill("SIGTERM");
+  await exited;
+  notify.close();
+  if (Number.isNaN(ms)) throw new Error("the daemon exited before READY");
+  return ms;
 }
 
 export async function run() {
   const ready = [];
+  const withOpcua = [];
   const bare = [];
+  // One state directory for the runs with OPC UA: its PKI is made on the first start only, as in the field.
+  const state = mkdtempSync(join(tmpdir(), "bench-state-"));
   for (let i = 0; i < RUNS; i++) {
     bare.push(await timeToExit(["-e", ""]));
-    ready.push(await timeToReady());
+    ready.push(await timeToReady(["--opcua.enabled", "false"]));
+    const port = String(await freePort());
+    withOpcua.push(
+      await timeToReady([
+        "--opcua.port",
+        port,
+        "--opcua.host",
+        "127.0.0.1",
+        "--daemon.stateDirectory",
+        state,
+      ]),
+    );
   }
+  const baseline = { name: "bare node start to exit", samples: bare };
   return [
-    {
-      name: "start to READY",
-      unit: "ms",
-      samples: ready,
-      baseline: { name: "bare node start to exit", samples: bare },
-    },
+    { name: "start to READY (embedded broker, simulated cameras)", unit: "ms", samples: ready, baseline },
+    { name: "start to READY, OPC UA server too", unit: "ms", samples: withOpcua.slice(1), baseline },
   ];
 }
