@@ -95,7 +95,7 @@ export async function simulatorAndConfig(url, cameras, base, overrides = {}) {
     file,
     JSON.stringify({
       log: { level: "warn" },
-      http: { enabled: false },
+      http: { enabled: false, ...overrides.http },
       daemon: { stateDirectory: join(dir, "state"), ...overrides.daemon },
       cameras: { discovery: { enabled: false }, static: statics },
       mqtt: { url, baseTopic: base },
@@ -112,7 +112,7 @@ export async function simulatorAndConfig(url, cameras, base, overrides = {}) {
   return { sim, file };
 }
 
-async function scaleRun(url, cameras, overrides = {}) {
+export async function scaleRun(url, cameras, overrides = {}, env = process.env) {
   const base = `scale${cameras}`;
   const { sim, file } = await simulatorAndConfig(url, cameras, base, overrides);
   const online = new Set();
@@ -139,7 +139,7 @@ async function scaleRun(url, cameras, overrides = {}) {
   });
   const notify = notifySocket();
   const started = preciseNow();
-  const daemon = spawnCli(["run", "--config", file], { ...process.env, NOTIFY_SOCKET: notify.path });
+  const daemon = spawnCli(["run", "--config", file], { ...env, NOTIFY_SOCKET: notify.path });
   const readyAt = await notify.ready;
   notify.close();
   await until(() => online.size === cameras, 60_000, `${cameras} cameras online`);
@@ -189,8 +189,12 @@ async function scaleRun(url, cameras, overrides = {}) {
 /** The 200-camera run again with one setting changed, as the baseline that shows what it does. */
 const VARIANTS = [
   {
-    name: "V8's own heap growth (daemon.heapGrowthPercent 0)",
-    overrides: { daemon: { heapGrowthPercent: 0 } },
+    name: "V8's own heap sizing (daemon.heap growthPercent 0, newSpaceGrowthFactor 2)",
+    overrides: { daemon: { heap: { growthPercent: 0, newSpaceGrowthFactor: 2 } } },
+  },
+  {
+    name: "V8's own young generation (daemon.heap.newSpaceGrowthFactor 2)",
+    overrides: { daemon: { heap: { newSpaceGrowthFactor: 2 } } },
   },
   { name: "no OPC UA server (MQTT only)", overrides: { opcua: { enabled: false } } },
 ];

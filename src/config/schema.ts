@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HEAP_DEFAULTS } from "../lib/heap.js";
 import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
 import { mqttSchema } from "./mqtt-schema.js";
 import { opcuaSchema } from "./opcua-schema.js";
@@ -54,14 +55,27 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
           .max(300_000)
           .default(10_000)
           .describe("deadline for a graceful stop; after it the process exits anyway"),
-        heapGrowthPercent: z
-          .int()
-          .min(0)
-          .max(400)
-          .default(30)
-          .describe(
-            "how far the JavaScript heap may grow past what a full collection left, in percent, before the next; 0 leaves it to V8, which lets an OPC UA server's large live heap grow by half again or more",
-          ),
+        heap: z
+          .strictObject({
+            growthPercent: z
+              .int()
+              .min(0)
+              .max(400)
+              .default(HEAP_DEFAULTS.growthPercent)
+              .describe(
+                "how far the old generation may grow past what a full collection left, in percent, before the next; 0 leaves it to V8, which lets an OPC UA server's large live heap grow by half again or more",
+              ),
+            newSpaceGrowthFactor: z
+              .int()
+              .min(1)
+              .max(8)
+              .default(HEAP_DEFAULTS.newSpaceGrowthFactor)
+              .describe(
+                "how much the young generation may grow each time it fills with survivors; 1 keeps it at its starting 2 MB, 2 is V8's own, which lets it reach 32 MB",
+              ),
+          })
+          .prefault({})
+          .describe("V8 heap sizing: memory against collector CPU; both apply on reload"),
       })
       .prefault({})
       .describe("the supervisor itself"),

@@ -30,7 +30,11 @@ describe("loadConfig", () => {
     const config = loadConfig({ env: {} });
     expect(config.http).toEqual({ enabled: true, host: "127.0.0.1", port: 9180 });
     expect(config.log.level).toBe("info");
-    expect(config.daemon).toEqual({ stateDirectory: "state", stopTimeoutMs: 10_000, heapGrowthPercent: 30 });
+    expect(config.daemon).toEqual({
+      stateDirectory: "state",
+      stopTimeoutMs: 10_000,
+      heap: { growthPercent: 15, newSpaceGrowthFactor: 1 },
+    });
   });
 
   it("takes the state folder from systemd's STATE_DIRECTORY unless the config sets one", () => {
