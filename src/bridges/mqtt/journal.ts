@@ -1,8 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Logger } from "pino";
 import { type DropNotice, DropRuns, type NoticeStore } from "./drop-runs.js";
+import { openStore, readTotals, type Statements } from "./journal-store.js";
 
 export interface JournalOptions {
   readonly path: string;
@@ -35,24 +34,6 @@ export interface AppendOptions {
   /** Never dropped by the dropOldest policy (gap notices: they account for what was lost). */
   readonly keep?: boolean;
 }
-
-interface Statements {
-  readonly insert: Database.Statement;
-  readonly rewrite: Database.Statement;
-  readonly position: Database.Statement;
-  readonly remove: Database.Statement;
-  readonly oldest: Database.Statement;
-  readonly range: Database.Statement;
-  readonly positions: Database.Statement;
-}
-
-const OUTBOX_COLUMNS = [
-  ["camera", "TEXT"],
-  ["inspection", "INTEGER"],
-  ["boot", "INTEGER"],
-  ["cycle", "INTEGER"],
-  ["keep", "INTEGER NOT NULL DEFAULT 0"],
-] as const;
 
 type DroppedRow = { [K in keyof Position]: Position[K] | null };
 
@@ -112,25 +93,10 @@ export class Journal {
   }
 
   open(): void {
-    mkdirSync(dirname(this.#options.path), { recursive: true, mode: 0o700 });
-    const db = new Database(this.#options.path);
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${this.#options.fsync ? "FULL" : "NORMAL"}`);
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, bytes INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS positions (camera TEXT NOT NULL, inspection INTEGER NOT NULL, boot INTEGER NOT NULL, cycle INTEGER NOT NULL, PRIMARY KEY (camera, inspection));
-    `);
-    // Journals written before reports carried their position in the outbox gain the columns.
-    const columns = new Set((db.pragma("table_info(outbox)") as { name: string }[]).map((c) => c.name));
-    for (const [name, type] of OUTBOX_COLUMNS)
-      if (!columns.has(name)) db.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
+    const { db, statements } = openStore(this.#options.path, this.#options.fsync);
     this.#db = db;
-    this.#statements = this.prepare(db);
-    const totals = db
-      .prepare(
-        "SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(seq), 0) AS last FROM outbox",
-      )
-      .get() as { count: number; bytes: number; last: number };
+    this.#statements = statements;
+    const totals = readTotals(db);
     this.#count = totals.count;
     this.#bytes = totals.bytes;
     this.replayEnd = totals.last;
@@ -139,26 +105,6 @@ export class Journal {
         { entries: totals.count, bytes: totals.bytes },
         "journal holds messages from a previous run; replaying",
       );
-  }
-
-  private prepare(db: Database.Database): Statements {
-    return {
-      insert: db.prepare(
-        "INSERT INTO outbox (topic, payload, bytes, camera, inspection, boot, cycle, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
-      rewrite: db.prepare("UPDATE outbox SET payload = ?, bytes = ? WHERE seq = ?"),
-      position: db.prepare(
-        "INSERT INTO positions (camera, inspection, boot, cycle) VALUES (?, ?, ?, ?) ON CONFLICT (camera, inspection) DO UPDATE SET boot = excluded.boot, cycle = excluded.cycle",
-      ),
-      remove: db.prepare("DELETE FROM outbox WHERE seq = ? RETURNING bytes"),
-      oldest: db.prepare(
-        "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox WHERE keep = 0) RETURNING bytes, camera, inspection, boot AS bootTime, cycle",
-      ),
-      range: db.prepare(
-        "SELECT seq, topic, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-      ),
-      positions: db.prepare("SELECT camera, inspection, boot AS bootTime, cycle FROM positions"),
-    };
   }
 
   close(): void {
@@ -261,9 +207,7 @@ export class Journal {
     } catch (error) {
       this.#drops.reset();
       // The transaction rolled back: the counters are read again from what is on disk.
-      const totals = db
-        .prepare("SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox")
-        .get() as { count: number; bytes: number };
+      const totals = readTotals(db);
       this.#count = totals.count;
       this.#bytes = totals.bytes;
       for (const entry of batch) entry.reject(error as Error);
