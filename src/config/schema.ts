@@ -71,7 +71,7 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
               .max(8)
               .default(HEAP_DEFAULTS.newSpaceGrowthFactor)
               .describe(
-                "how much the young generation may grow each time it fills with survivors; 1 keeps it at its starting 2 MB, 2 is V8's own, which lets it reach 32 MB",
+                "how much the young generation may grow each time it fills with survivors; 1 keeps it at its starting 2 MB, for more frequent minor collections; 2 is V8's own, which lets it reach 32 MB",
               ),
           })
           .prefault({})
