@@ -196,12 +196,15 @@ export class Journal {
         batch = this.#pending;
         this.#pending = [];
         this.#pendingBytes = 0;
+        // Only the last position of each inspection in the batch needs writing: one upsert, not one per report.
+        const latest = new Map<string, Position>();
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
           const p = entry.position;
           this.#insert(st, entry.topic, entry.payload, p, entry.keep);
-          if (p) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
+          if (p) latest.set(`${p.inspection}:${p.camera}`, p);
         }
+        for (const p of latest.values()) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
         if (this.dropNotice) this.#drops.flush(this.dropNotice, this.#notices(st));
       })();
     } catch (error) {

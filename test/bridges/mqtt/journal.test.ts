@@ -85,3 +85,44 @@ describe("the journal's dropOldest policy", () => {
     expect(journal.range(0, journal.replayEnd, 10).map((e) => [e.topic, e.replayed])).toEqual([["t", true]]);
   });
 });
+
+describe("the journal's resume positions", () => {
+  it("keeps the last position of each inspection appended in one batch, and they survive a reopen", async () => {
+    const path = join(tempDir("journal-"), "j.sqlite");
+    const journal = new Journal({
+      path,
+      maxBytes: 1 << 20,
+      policy: "block",
+      fsync: false,
+      logger: pino({ level: "silent" }),
+    });
+    journal.open();
+    const at = (camera: string, inspection: number, cycle: number) =>
+      journal.append(`report/${camera}`, "x", { position: { camera, inspection, bootTime: 7, cycle } });
+    // One turn of the event loop: one transaction holding all of them.
+    await Promise.all([
+      at("cam1", 0, 1),
+      at("cam1", 1, 50),
+      at("cam2", 0, 9),
+      at("cam1", 0, 2),
+      at("cam1", 0, 3),
+    ]);
+    journal.close();
+    const reopened = new Journal({
+      path,
+      maxBytes: 1 << 20,
+      policy: "block",
+      fsync: false,
+      logger: pino({ level: "silent" }),
+    });
+    reopened.open();
+    journals.push(reopened);
+    const byKey = (p: { camera: string; inspection: number }) => `${p.camera}/${p.inspection}`;
+    expect([...reopened.positions()].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual([
+      { camera: "cam1", inspection: 0, bootTime: 7, cycle: 3 },
+      { camera: "cam1", inspection: 1, bootTime: 7, cycle: 50 },
+      { camera: "cam2", inspection: 0, bootTime: 7, cycle: 9 },
+    ]);
+    expect(reopened.count).toBe(5);
+  });
+});
