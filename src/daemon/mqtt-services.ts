@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import { MqttBridge } from "../bridges/mqtt/bridge.js";
+import { journalDropNotice, MqttBridge } from "../bridges/mqtt/bridge.js";
 import { EmbeddedBroker } from "../bridges/mqtt/embedded-broker.js";
 import { Journal } from "../bridges/mqtt/journal.js";
+import { Topics } from "../bridges/mqtt/topics.js";
 import type { Config } from "../config/schema.js";
 import { packageVersion } from "../lib/version.js";
 import type { CamerasService } from "./camera-services.js";
@@ -47,6 +48,8 @@ export class JournalService implements Service {
       policy: mqtt.journal.policy,
       fsync: mqtt.journal.fsync,
       logger: context.logger,
+      // Given here, not by the bridge: cameras may append (and so drop) before the bridge starts.
+      dropNotice: journalDropNotice(new Topics(mqtt.baseTopic)),
     });
   }
 

@@ -6,6 +6,7 @@ import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
 import { CommandHandler } from "./commands.js";
 import { type MqttConfig, MqttConnection } from "./connection.js";
+import type { DropNotice } from "./drop-runs.js";
 import { imageBytes } from "./images.js";
 import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
@@ -27,6 +28,14 @@ export interface MqttBridgeOptions {
 }
 
 const JOURNAL_DROPPED = "dropped from the daemon's full journal (policy dropOldest)";
+
+/** The gap event that accounts for reports the journal's dropOldest policy dropped. */
+export function journalDropNotice(topics: Topics): DropNotice {
+  return (run) => ({
+    topic: topics.gap(run.camera, run.inspection),
+    payload: JSON.stringify(gapPayload({ ...run, reason: JOURNAL_DROPPED })),
+  });
+}
 
 /** The keeper that makes lossless reports durable: journaled (with the resume position) before the camera is acknowledged. */
 export function journalKeeper(journal: Journal, topics: Topics): Keeper {
@@ -64,10 +73,6 @@ export class MqttBridge {
       logger,
       maxInflight: config.maxInflight,
       replayPerSecond: config.journal.replayPerSecond,
-    });
-    journal.dropNotice = (run) => ({
-      topic: this.topics.gap(run.camera, run.inspection),
-      payload: JSON.stringify(gapPayload({ ...run, reason: JOURNAL_DROPPED })),
     });
     this.connection = new MqttConnection({
       config,

@@ -10,6 +10,8 @@ export interface JournalOptions {
   /** fsync every group commit (power-loss safe) instead of leaving it to the OS (crash safe). */
   readonly fsync: boolean;
   readonly logger: Logger;
+  /** The message that tells subscribers of reports the dropOldest policy dropped (see DropRuns). */
+  readonly dropNotice?: DropNotice;
 }
 
 export interface JournalEntry {
@@ -72,8 +74,6 @@ export class Journal {
   appended = 0;
   /** Called after new entries are committed, so that the publisher can look at them. */
   onCommitted: () => void = () => undefined;
-  /** The message that tells subscribers of reports the dropOldest policy dropped (see DropRuns). */
-  dropNotice: DropNotice | undefined;
 
   constructor(options: JournalOptions) {
     this.#options = options;
@@ -205,7 +205,8 @@ export class Journal {
           if (p) latest.set(`${p.inspection}:${p.camera}`, p);
         }
         for (const p of latest.values()) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
-        if (this.dropNotice) this.#drops.flush(this.dropNotice, this.#notices(st));
+        const notice = this.#options.dropNotice;
+        if (notice) this.#drops.flush(notice, this.#notices(st));
       })();
     } catch (error) {
       this.#drops.reset();
@@ -255,8 +256,9 @@ export class Journal {
       this.#bytes -= row.bytes;
       this.#count--;
       this.dropped++;
-      if (row.camera !== null && this.dropNotice)
-        this.#drops.note(row as Position, this.dropNotice, this.#handedOut, this.#notices(st));
+      const notice = this.#options.dropNotice;
+      if (row.camera !== null && notice)
+        this.#drops.note(row as Position, notice, this.#handedOut, this.#notices(st));
       if (this.dropped === 1 || this.dropped % 1_000 === 0) {
         this.#options.logger.warn(
           { dropped: this.dropped },

@@ -17,8 +17,8 @@ function dropping(path = join(tempDir("journal-"), "j.sqlite")) {
     policy: "dropOldest",
     fsync: false,
     logger: pino({ level: "silent" }),
+    dropNotice: (run) => ({ topic: `gap/${run.camera}`, payload: JSON.stringify(run) }),
   });
-  journal.dropNotice = (run) => ({ topic: `gap/${run.camera}`, payload: JSON.stringify(run) });
   journal.open();
   journals.push(journal);
   return journal;

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
-import { journalKeeper, MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
+import { journalDropNotice, journalKeeper, MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
 import { Journal } from "../../../src/bridges/mqtt/journal.js";
 import { Topics } from "../../../src/bridges/mqtt/topics.js";
 import { CameraHub } from "../../../src/camera/hub.js";
@@ -91,6 +91,7 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
     policy: config.journal.policy,
     fsync: false,
     logger,
+    dropNotice: journalDropNotice(new Topics(BASE)),
   });
   journal.open();
   const camera = await startRig({
@@ -160,6 +161,7 @@ export async function standaloneBridge(
     policy: "block",
     fsync: false,
     logger,
+    dropNotice: journalDropNotice(new Topics("solo")),
   });
   journal.open();
   const hub = new CameraHub({

@@ -1,0 +1,55 @@
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildConfigSchema } from "../../src/config/schema.js";
+import { JournalService } from "../../src/daemon/mqtt-services.js";
+import { systemClock } from "../../src/lib/clock.js";
+import { tempDir } from "../support/process.js";
+
+const services: JournalService[] = [];
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop();
+});
+
+function journalService() {
+  const config = buildConfigSchema().parse({
+    daemon: { stateDirectory: tempDir("journal-service-") },
+    mqtt: { baseTopic: "plant", journal: { maxBytes: 65_536, policy: "dropOldest" } },
+  });
+  const service = new JournalService({
+    config,
+    logger: pino({ level: "silent" }),
+    clock: systemClock,
+    metrics: new Registry(),
+    healthReport: () => ({ healthy: true, services: {} }),
+    statusChanged: () => undefined,
+    lookup: () => undefined,
+  });
+  services.push(service);
+  return service;
+}
+
+describe("the journal service", () => {
+  // Cameras start, and journal their reports, before the MQTT bridge exists: a drop then must still be told.
+  it("tells of reports its dropOldest policy drops on the gap topic, with no MQTT bridge running", async () => {
+    const service = journalService();
+    await service.start();
+    const { journal } = service;
+    for (let cycle = 1; cycle <= 100; cycle++)
+      await journal.append("plant/cam1/report/0", "x".repeat(1_000), {
+        position: { camera: "cam1", inspection: 0, bootTime: 7_000, cycle },
+      });
+    expect(journal.dropped).toBeGreaterThan(0);
+    const gaps = journal
+      .range(0, Number.MAX_SAFE_INTEGER, 1_000)
+      .filter((e) => e.topic === "plant/cam1/gap/0");
+    expect(gaps).toHaveLength(1);
+    expect(JSON.parse(gaps[0]?.payload.toString() ?? "{}")).toMatchObject({
+      camera: "cam1",
+      inspection: 0,
+      fromCycle: 1,
+      toCycle: journal.dropped,
+      reason: expect.stringContaining("dropOldest"),
+    });
+  });
+});
