@@ -15,8 +15,10 @@ import type {
   CommandResult,
   IoEvent,
   Report,
+  SerialLineEvent,
 } from "./domain.js";
 import { CameraError } from "./errors.js";
+import { type Keeper, KeeperSet, type LineKeeper } from "./keepers.js";
 import { SerialPorts } from "./serial/ports.js";
 import { type CameraEndpoint, CameraSession } from "./session.js";
 import { read } from "./wire/fields.js";
@@ -24,8 +26,6 @@ import { DEFAULT_PORTS, MessageType, type Ports } from "./wire/messages.js";
 import type { FrameCodec } from "./wire/types.js";
 
 export type CamerasConfig = Config["cameras"];
-/** A consumer that must hold a lossless report durably before the camera is told it has it. */
-export type Keeper = (report: Report) => Promise<void>;
 
 export interface CameraHubOptions {
   readonly config: CamerasConfig;
@@ -61,7 +61,8 @@ export class CameraHub {
   readonly events: EventBus<CameraEvent>;
   readonly #options: CameraHubOptions;
   readonly #sessions = new Map<string, CameraSession>();
-  readonly #keepers = new Set<Keeper>();
+  readonly #keepers = new KeeperSet<Report>();
+  readonly #lineKeepers = new KeeperSet<SerialLineEvent>();
   readonly #adopted = new Set<string>();
   /** Each camera's IO as last heard, kinds kept from the point list: for bridges that start late. */
   readonly #io = new Map<string, Map<string, IoEvent>>();
@@ -79,6 +80,7 @@ export class CameraHub {
       logger: options.logger,
       reconnect: options.config.reconnect,
       emit: (event) => this.events.emit(event),
+      keep: (line) => this.#lineKeepers.keep(line),
     });
     // A camera's text ports go offline together with its session.
     this.events.subscribe((event) => {
@@ -89,8 +91,12 @@ export class CameraHub {
 
   /** Registers a keeper; lossless reports are acknowledged only when every keeper has them. */
   addKeeper(keeper: Keeper): () => void {
-    this.#keepers.add(keeper);
-    return () => this.#keepers.delete(keeper);
+    return this.#keepers.add(keeper);
+  }
+
+  /** Registers a line keeper: formatted-output lines it does not yet have hold back reading their port. */
+  addLineKeeper(keeper: LineKeeper): () => void {
+    return this.#lineKeepers.add(keeper);
   }
 
   get cameras(): CameraState[] {
@@ -203,7 +209,7 @@ export class CameraHub {
       connectTimeoutMs: config.connectTimeoutMs,
       reconnect: config.reconnect,
       emit: (event) => this.events.emit(event),
-      keep: (report) => this.#keep(report),
+      keep: (report) => this.#keepers.keep(report),
     });
     session.onServiceEvent = (service, frame) => {
       const fields = read(frame.fields);
@@ -247,11 +253,6 @@ export class CameraHub {
       channel.resumeFrom(this.#options.resume?.(endpoint.id, channel.config.inspection));
     this.#sessions.set(endpoint.id, session);
     await session.start();
-  }
-
-  #keep(report: Report): Promise<void> {
-    if (this.#keepers.size === 0) return Promise.resolve();
-    return Promise.all([...this.#keepers].map((keeper) => keeper(report))).then(() => undefined);
   }
 
   #onDiscovery(event: CameraEvent): void {

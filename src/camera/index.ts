@@ -4,4 +4,5 @@ export { type DatumJson, datumToJson } from "./datum-json.js";
 export type * from "./domain.js";
 export { CONTROL_COMMANDS } from "./domain.js";
 export { CameraError, type CameraErrorCode } from "./errors.js";
-export { CameraHub, type CameraHubOptions, type Keeper } from "./hub.js";
+export { CameraHub, type CameraHubOptions } from "./hub.js";
+export type { Keeper, LineKeeper } from "./keepers.js";

@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import { journalKeeper } from "../bridges/mqtt/bridge.js";
+import { journalKeeper, journalLineKeeper } from "../bridges/mqtt/keepers.js";
 import { Topics } from "../bridges/mqtt/topics.js";
 import { CameraHub } from "../camera/hub.js";
 import type { CameraEndpoint } from "../camera/session.js";
@@ -137,7 +137,7 @@ export class CamerasService implements Service {
     });
     new Gauge({
       name: "smartcam_formatted_output",
-      help: "Per camera and formatted-output port: lines, bytes, parse errors, overlong lines, reconnects",
+      help: "Per camera and formatted-output port: lines, bytes, parseErrors, overlong, reconnects, pending (not yet journaled), keepErrors",
       labelNames: ["camera", "port", "figure"],
       registers: [this.#context.metrics],
       collect() {
@@ -162,12 +162,14 @@ export class CamerasService implements Service {
         this.set({ figure: "refused" }, discovery.refused);
       },
     });
-    // Lossless reports are acknowledged to cameras only once the journal has them.
+    // Lossless reports are acknowledged to cameras, and formatted-output ports read on, only once the journal has them.
     const journal = this.#context.lookup<JournalService>("journal")?.journal;
     if (journal) {
       for (const p of journal.positions())
         this.#positions.set(`${p.camera}/${p.inspection}`, { bootTime: p.bootTime, cycle: p.cycle });
-      this.hub.addKeeper(journalKeeper(journal, new Topics(this.#context.config.mqtt.baseTopic)));
+      const topics = new Topics(this.#context.config.mqtt.baseTopic);
+      this.hub.addKeeper(journalKeeper(journal, topics));
+      this.hub.addLineKeeper(journalLineKeeper(journal, topics));
     }
     await this.hub.start();
     this.#started = true;

@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import { journalDropNotice, MqttBridge } from "../bridges/mqtt/bridge.js";
+import { MqttBridge } from "../bridges/mqtt/bridge.js";
 import { EmbeddedBroker } from "../bridges/mqtt/embedded-broker.js";
 import { Journal } from "../bridges/mqtt/journal.js";
+import { journalDropNotice } from "../bridges/mqtt/keepers.js";
 import { Topics } from "../bridges/mqtt/topics.js";
 import type { Config } from "../config/schema.js";
 import { packageVersion } from "../lib/version.js";

@@ -1,12 +1,11 @@
 import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { CameraEvent, CameraHub, CameraImage, IoEvent, Keeper, Report } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, CameraImage, IoEvent } from "../../camera/index.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
 import { CommandHandler } from "./commands.js";
 import { type MqttConfig, MqttConnection } from "./connection.js";
-import type { DropNotice } from "./drop-runs.js";
 import { imageBytes } from "./images.js";
 import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
@@ -25,29 +24,6 @@ export interface MqttBridgeOptions {
   readonly metrics: Registry;
   readonly health: () => unknown;
   readonly statusChanged: () => void;
-}
-
-const JOURNAL_DROPPED = "dropped from the daemon's full journal (policy dropOldest)";
-
-/** The gap event that accounts for reports the journal's dropOldest policy dropped. */
-export function journalDropNotice(topics: Topics): DropNotice {
-  return (run) => ({
-    topic: topics.gap(run.camera, run.inspection),
-    payload: JSON.stringify(gapPayload({ ...run, reason: JOURNAL_DROPPED })),
-  });
-}
-
-/** The keeper that makes lossless reports durable: journaled (with the resume position) before the camera is acknowledged. */
-export function journalKeeper(journal: Journal, topics: Topics): Keeper {
-  return (report: Report) =>
-    journal.append(topics.report(report.cameraId, report.inspection), JSON.stringify(reportPayload(report)), {
-      position: {
-        camera: report.cameraId,
-        inspection: report.inspection,
-        bootTime: report.bootTime,
-        cycle: report.cycle,
-      },
-    });
 }
 
 /**
@@ -242,19 +218,6 @@ export class MqttBridge {
           { keep: true },
         );
         return;
-      case "serial": {
-        // Lines have no acknowledgement on the camera side: the journal keeps them across an outage.
-        const payload = {
-          port: event.port,
-          raw: event.raw,
-          fields: event.fields ?? null,
-          ...(event.error === undefined ? {} : { error: event.error }),
-          time: new Date(event.time).toISOString(),
-          seq: event.seq,
-        };
-        void this.#options.journal.append(topics.serial(event.cameraId, event.port), JSON.stringify(payload));
-        return;
-      }
       case "image":
         if (event.source !== "snap") this.#publishImage(event.cameraId, event.image, event.source);
         return;

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { type CameraState, type DatumJson, datumToJson, type Report } from "../../camera/index.js";
+import {
+  type CameraState,
+  type DatumJson,
+  datumToJson,
+  type Report,
+  type SerialLineEvent,
+} from "../../camera/index.js";
 
 const datumJson: z.ZodType<DatumJson> = z.lazy(() =>
   z.union([
@@ -131,6 +137,17 @@ export interface GapFacts {
   readonly toCycle?: number | undefined;
   readonly bootTime: number;
   readonly reason: string;
+}
+
+export function serialPayload(line: SerialLineEvent): z.infer<typeof schemas.serial> {
+  return {
+    port: line.port,
+    raw: line.raw,
+    fields: line.fields ?? null,
+    ...(line.error === undefined ? {} : { error: line.error }),
+    time: new Date(line.time).toISOString(),
+    seq: line.seq,
+  };
 }
 
 export function gapPayload(gap: GapFacts): z.infer<typeof schemas.gap> {

@@ -14,7 +14,16 @@ export interface SerialCounters {
   parseErrors: number;
   overlong: number;
   reconnects: number;
+  /** Lines handed to the keepers that they do not yet have. */
+  pending: number;
+  /** Lines a keeper failed to keep (its store refused them). */
+  keepErrors: number;
 }
+
+/** Past this many lines that the keepers do not yet have, the port is not read: TCP holds the rest. */
+export const HOLD_LINES = 256;
+/** Reading resumes once the keepers are down to this many. */
+const RESUME_LINES = HOLD_LINES / 2;
 
 export interface FormattedOutputOptions {
   readonly cameraId: string;
@@ -25,6 +34,8 @@ export interface FormattedOutputOptions {
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
   readonly emit: (event: SerialLineEvent) => void;
+  /** Resolves when every keeper has the line (the MQTT journal, say); it may wait while they are full. */
+  readonly keep: (event: SerialLineEvent) => Promise<void>;
   /** Connected or not: the camera's availability when it has no binary session. */
   readonly onConnection: (connected: boolean) => void;
 }
@@ -46,11 +57,21 @@ function parserOf(config: FormattedOutputConfig, terminator: string): LineParser
 
 /**
  * Reads one formatted-output port: a plain TCP client that never writes, with keepalive, and
- * reconnection with capped backoff and jitter. Every line is emitted, parsed or with its error.
+ * reconnection with capped backoff and jitter. Every line is emitted, parsed or with its error,
+ * and handed to the keepers; while they hold too many, the socket is paused, so that a full store
+ * makes the camera wait on TCP instead of growing the daemon's memory.
  */
 export class FormattedOutputClient {
   readonly options: FormattedOutputOptions;
-  readonly counters: SerialCounters = { lines: 0, bytes: 0, parseErrors: 0, overlong: 0, reconnects: 0 };
+  readonly counters: SerialCounters = {
+    lines: 0,
+    bytes: 0,
+    parseErrors: 0,
+    overlong: 0,
+    reconnects: 0,
+    pending: 0,
+    keepErrors: 0,
+  };
   readonly #framer: LineFramer;
   readonly #parser: LineParser | undefined;
   #socket: Socket | undefined;
@@ -112,6 +133,7 @@ export class FormattedOutputClient {
       noDelay: true,
     });
     this.#socket = socket;
+    if (this.counters.pending >= HOLD_LINES) socket.pause();
     socket.on("connect", () => {
       this.#attempt = 0;
       this.connected = true;
@@ -163,7 +185,7 @@ export class FormattedOutputClient {
       }
     }
     this.counters.lines++;
-    this.options.emit({
+    const event: SerialLineEvent = {
       type: "serial",
       cameraId: this.options.cameraId,
       port: this.port,
@@ -172,6 +194,22 @@ export class FormattedOutputClient {
       error,
       time: this.options.clock.now(),
       seq: ++this.#seq,
+    };
+    this.options.emit(event);
+    this.#hold(event);
+  }
+
+  #hold(event: SerialLineEvent): void {
+    const counters = this.counters;
+    if (++counters.pending === HOLD_LINES) this.#socket?.pause();
+    const kept = () => {
+      if (--counters.pending === RESUME_LINES) this.#socket?.resume();
+    };
+    this.options.keep(event).then(kept, (error: unknown) => {
+      kept();
+      // Logged once, then only counted: a broken store would refuse every line.
+      if (counters.keepErrors++ === 0)
+        this.options.logger.error({ err: error, port: this.port }, "formatted output line not kept");
     });
   }
 }

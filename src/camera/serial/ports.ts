@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { FormattedOutputConfig } from "../../config/cameras-schema.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
-import type { CameraEvent, CameraState } from "../domain.js";
+import type { CameraEvent, CameraState, SerialLineEvent } from "../domain.js";
 import { FormattedOutputClient, type SerialCounters } from "./client.js";
 
 export interface SerialPortsOptions {
@@ -11,6 +11,7 @@ export interface SerialPortsOptions {
   readonly logger: Logger;
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly emit: (event: CameraEvent) => void;
+  readonly keep: (line: SerialLineEvent) => Promise<void>;
 }
 
 /**
@@ -36,7 +37,7 @@ export class SerialPorts {
   }
 
   add(cameraId: string, host: string, configs: readonly FormattedOutputConfig[], standalone: boolean): void {
-    const { clock, random, logger, reconnect, emit } = this.#options;
+    const { clock, random, logger, reconnect, emit, keep } = this.#options;
     if (standalone) {
       this.#standalone.set(cameraId, {
         id: cameraId,
@@ -59,6 +60,7 @@ export class SerialPorts {
           reconnect,
           logger: logger.child({ camera: cameraId }),
           emit,
+          keep,
           onConnection: () => {
             if (standalone) this.#availability(cameraId);
           },

@@ -2,8 +2,9 @@ import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
-import { journalDropNotice, journalKeeper, MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
+import { MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
 import { Journal } from "../../../src/bridges/mqtt/journal.js";
+import { journalDropNotice, journalKeeper, journalLineKeeper } from "../../../src/bridges/mqtt/keepers.js";
 import { Topics } from "../../../src/bridges/mqtt/topics.js";
 import { CameraHub } from "../../../src/camera/hub.js";
 import { vsCodec } from "../../../src/camera/wire/index.js";
@@ -157,8 +158,8 @@ export async function standaloneBridge(
   });
   const journal = new Journal({
     path: join(tempDir("journal-"), "j.sqlite"),
-    maxBytes: 1 << 20,
-    policy: "block",
+    maxBytes: config.mqtt.journal.maxBytes,
+    policy: config.mqtt.journal.policy,
     fsync: false,
     logger,
     dropNotice: journalDropNotice(new Topics("solo")),
@@ -172,6 +173,9 @@ export async function standaloneBridge(
     logger,
     clientName: "t",
   });
+  // As the daemon composes them: the journal keeps reports and lines from the cameras' start.
+  hub.addKeeper(journalKeeper(journal, new Topics("solo")));
+  hub.addLineKeeper(journalLineKeeper(journal, new Topics("solo")));
   const bridge = new MqttBridge({
     config: config.mqtt,
     url,

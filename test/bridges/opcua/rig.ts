@@ -134,10 +134,4 @@ export async function subscribe(session: ClientSession): Promise<ClientSubscript
 
 export type OpcuaRig = Awaited<ReturnType<typeof startOpcuaRig>>;
 
-export async function until(check: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { until } from "../../support/until.js";

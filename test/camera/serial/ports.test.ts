@@ -1,4 +1,3 @@
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { CameraHub } from "../../../src/camera/hub.js";
 import type { CameraEvent, SerialLineEvent } from "../../../src/camera/index.js";
@@ -6,6 +5,7 @@ import { vsCodec } from "../../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { seededRandom } from "../../../src/lib/random.js";
+import { captureLog } from "../../support/log.js";
 import { TextServer } from "../../support/text-server.js";
 import { sleep } from "../rig.js";
 
@@ -17,6 +17,7 @@ afterEach(async () => {
 async function textOnlyCamera(formattedOutput: (port: number) => Record<string, unknown>[]) {
   const server = new TextServer();
   await server.start();
+  const log = captureLog("warn");
   const config = buildConfigSchema().parse({
     cameras: {
       discovery: { enabled: false },
@@ -31,7 +32,7 @@ async function textOnlyCamera(formattedOutput: (port: number) => Record<string, 
     codec: vsCodec,
     clock: systemClock,
     random: seededRandom(1),
-    logger: pino({ level: "silent" }),
+    logger: log.logger,
     clientName: "t",
   });
   const events: CameraEvent[] = [];
@@ -50,7 +51,7 @@ async function textOnlyCamera(formattedOutput: (port: number) => Record<string, 
     throw new Error(`not seen; events: ${events.map((e) => e.type).join(",")}`);
   };
   const lines = () => events.filter((e): e is SerialLineEvent => e.type === "serial");
-  return { server, hub, events, waitFor, lines };
+  return { server, hub, events, waitFor, lines, log };
 }
 
 describe("formatted-output ports against a plain TCP server", () => {
@@ -97,6 +98,20 @@ describe("formatted-output ports against a plain TCP server", () => {
     expect(bad).toMatchObject({ raw: "only-one-field", fields: undefined, error: "1 fields, 2 expected" });
     expect(last?.fields).toEqual({ a: "y", n: 2 });
     expect(cam.hub.serial.counters()[0]?.counters).toMatchObject({ lines: 3, parseErrors: 1, overlong: 1 });
+  });
+
+  it("goes on reading when a line keeper refuses lines: each counted, the failure logged once", async () => {
+    const cam = await textOnlyCamera((port) => [{ port }]);
+    cam.hub.addLineKeeper((line) =>
+      line.seq % 2 === 0 ? Promise.reject(new Error("store refused")) : Promise.resolve(),
+    );
+    await cam.waitFor((e) => e.type === "online");
+    cam.server.write(Array.from({ length: 600 }, (_, i) => `L${i + 1}\r\n`).join(""));
+    await cam.waitFor((e) => e.type === "serial" && e.seq === 600);
+    await sleep(20);
+    expect(cam.hub.serial.counters()[0]?.counters).toMatchObject({ lines: 600, pending: 0, keepErrors: 300 });
+    const refusals = cam.log.records().filter((r) => r.msg === "formatted output line not kept");
+    expect(refusals).toHaveLength(1);
   });
 
   it("cuts lines by quiet time for a job whose format ends without a terminator", async () => {

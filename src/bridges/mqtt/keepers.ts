@@ -1,0 +1,40 @@
+import type { Keeper, LineKeeper, Report } from "../../camera/index.js";
+import type { DropNotice } from "./drop-runs.js";
+import type { Journal } from "./journal.js";
+import { gapPayload, reportPayload, serialPayload } from "./payloads.js";
+import type { Topics } from "./topics.js";
+
+// What the journal keeps, in the form the bridge will publish it. The daemon hands these to the
+// camera layer and the journal before the bridge starts, so nothing waits for the connection.
+
+const JOURNAL_DROPPED = "dropped from the daemon's full journal (policy dropOldest)";
+
+/**
+ * The keeper of formatted-output lines: they have no acknowledgement on the camera side, so the
+ * journal keeps them across an outage, and a full journal (block policy) holds back reading the port.
+ */
+export function journalLineKeeper(journal: Journal, topics: Topics): LineKeeper {
+  return (line) =>
+    journal.append(topics.serial(line.cameraId, line.port), JSON.stringify(serialPayload(line)));
+}
+
+/** The gap event that accounts for reports the journal's dropOldest policy dropped. */
+export function journalDropNotice(topics: Topics): DropNotice {
+  return (run) => ({
+    topic: topics.gap(run.camera, run.inspection),
+    payload: JSON.stringify(gapPayload({ ...run, reason: JOURNAL_DROPPED })),
+  });
+}
+
+/** The keeper that makes lossless reports durable: journaled (with the resume position) before the camera is acknowledged. */
+export function journalKeeper(journal: Journal, topics: Topics): Keeper {
+  return (report: Report) =>
+    journal.append(topics.report(report.cameraId, report.inspection), JSON.stringify(reportPayload(report)), {
+      position: {
+        camera: report.cameraId,
+        inspection: report.inspection,
+        bootTime: report.bootTime,
+        cycle: report.cycle,
+      },
+    });
+}

@@ -1,0 +1,22 @@
+import type { Report, SerialLineEvent } from "./domain.js";
+
+/** Keeps a lossless report; the camera is acknowledged only once every keeper has it. */
+export type Keeper = (report: Report) => Promise<void>;
+/** Keeps a formatted-output line; while keepers hold many unkept lines, the port is not read. */
+export type LineKeeper = (line: SerialLineEvent) => Promise<void>;
+
+/** Keepers of one kind of item: an item is kept once every keeper has it. */
+export class KeeperSet<T> {
+  readonly #keepers = new Set<(item: T) => Promise<void>>();
+
+  /** Returns the function that removes the keeper again. */
+  add(keeper: (item: T) => Promise<void>): () => void {
+    this.#keepers.add(keeper);
+    return () => this.#keepers.delete(keeper);
+  }
+
+  keep(item: T): Promise<void> {
+    if (this.#keepers.size === 0) return Promise.resolve();
+    return Promise.all([...this.#keepers].map((keeper) => keeper(item))).then(() => undefined);
+  }
+}
