@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import { journalKeeper, journalLineKeeper } from "../bridges/mqtt/keepers.js";
+import { journalGaps, journalKeeper, journalLineKeeper } from "../bridges/mqtt/keepers.js";
 import { Topics } from "../bridges/mqtt/topics.js";
 import { CameraHub } from "../camera/hub.js";
 import type { CameraEndpoint } from "../camera/session.js";
@@ -170,6 +170,7 @@ export class CamerasService implements Service {
       const topics = new Topics(this.#context.config.mqtt.baseTopic);
       this.hub.addKeeper(journalKeeper(journal, topics));
       this.hub.addLineKeeper(journalLineKeeper(journal, topics));
+      this.hub.events.subscribe(journalGaps(journal, topics, this.#context.logger));
     }
     await this.hub.start();
     this.#started = true;

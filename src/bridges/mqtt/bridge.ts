@@ -9,7 +9,7 @@ import { type MqttConfig, MqttConnection } from "./connection.js";
 import { imageBytes } from "./images.js";
 import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
-import { gapPayload, reportPayload, statePayload } from "./payloads.js";
+import { reportPayload, statePayload } from "./payloads.js";
 import { Topics } from "./topics.js";
 
 export interface MqttBridgeOptions {
@@ -210,13 +210,6 @@ export class MqttBridge {
             false,
             0,
           );
-        return;
-      case "gap":
-        void this.#options.journal.append(
-          topics.gap(event.cameraId, event.inspection),
-          JSON.stringify(gapPayload({ ...event, camera: event.cameraId })),
-          { keep: true },
-        );
         return;
       case "image":
         if (event.source !== "snap") this.#publishImage(event.cameraId, event.image, event.source);

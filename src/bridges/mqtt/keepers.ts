@@ -1,4 +1,5 @@
-import type { Keeper, LineKeeper, Report } from "../../camera/index.js";
+import type { Logger } from "pino";
+import type { CameraEvent, Keeper, LineKeeper, Report } from "../../camera/index.js";
 import type { DropNotice } from "./drop-runs.js";
 import type { Journal } from "./journal.js";
 import { gapPayload, reportPayload, serialPayload } from "./payloads.js";
@@ -37,4 +38,19 @@ export function journalKeeper(journal: Journal, topics: Topics): Keeper {
         cycle: report.cycle,
       },
     });
+}
+
+/**
+ * Journals gap events, which the dropOldest policy never drops: they account for cycles that will
+ * never arrive, so they are kept from the cameras' start, as the reports are, not only while a
+ * bridge runs.
+ */
+export function journalGaps(journal: Journal, topics: Topics, logger: Logger): (event: CameraEvent) => void {
+  return (event) => {
+    if (event.type !== "gap") return;
+    const payload = JSON.stringify(gapPayload({ ...event, camera: event.cameraId }));
+    journal
+      .append(topics.gap(event.cameraId, event.inspection), payload, { keep: true })
+      .catch((error: unknown) => logger.error({ err: error, gap: payload }, "gap event not journaled"));
+  };
 }
