@@ -290,7 +290,11 @@ export class CameraHub {
         password: settings.password,
         control: settings.control,
         reports: settings.reports,
-      }).then(() => this.#sessions.get(id)?.update(identityOf(announce)));
+      })
+        .then(() => this.#sessions.get(id)?.update(identityOf(announce)))
+        .catch((error: unknown) =>
+          this.#options.logger.error({ err: error, camera: id }, "announced camera not adopted"),
+        );
     }
   }
 
