@@ -3,6 +3,8 @@
 // same stream in the same run.
 import { connect, createServer } from "node:net";
 import { pino } from "pino";
+import { journalLineKeeper } from "../dist/bridges/mqtt/keepers.js";
+import { Topics } from "../dist/bridges/mqtt/topics.js";
 import { CameraHub } from "../dist/camera/hub.js";
 import { vsCodec } from "../dist/camera/wire/index.js";
 import { buildConfigSchema } from "../dist/config/schema.js";
@@ -81,8 +83,11 @@ async function throughBridge(url) {
   });
   let received = 0;
   let done;
-  const all = new Promise((resolve) => {
+  let timer;
+  // A pipeline that lost lines must fail the benchmark, not hang it.
+  const all = new Promise((resolve, reject) => {
     done = resolve;
+    timer = setTimeout(() => reject(new Error(`${received} of ${LINES} lines arrived in 60 s`)), 60_000);
   });
   const sub = await subscribe(url, `${base}/t/serial/+`, () => {
     if (++received === LINES) done();
@@ -96,11 +101,14 @@ async function throughBridge(url) {
     logger,
     clientName: "bench",
   });
+  // As the daemon composes them: the journal keeps the lines, the bridge publishes what it holds.
+  hub.addLineKeeper(journalLineKeeper(journal, new Topics(base)));
   const bridge = startBridge(config.mqtt, url, hub, journal);
   while (!bridge.connection.connected) await new Promise((r) => setTimeout(r, 5));
   const started = process.hrtime.bigint();
   await hub.start();
   await all;
+  clearTimeout(timer);
   const rate = LINES / (Number(process.hrtime.bigint() - started) / 1e9);
   const parseErrors = hub.serial.counters()[0].counters.parseErrors;
   if (parseErrors !== 0) throw new Error(`${parseErrors} lines did not parse`);

@@ -17,6 +17,8 @@ export class KeeperSet<T> {
 
   keep(item: T): Promise<void> {
     if (this.#keepers.size === 0) return Promise.resolve();
+    // The daemon has one keeper of each kind: it is called without a Promise.all per item.
+    if (this.#keepers.size === 1) for (const keeper of this.#keepers) return keeper(item);
     return Promise.all([...this.#keepers].map((keeper) => keeper(item))).then(() => undefined);
   }
 }

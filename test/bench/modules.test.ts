@@ -8,8 +8,6 @@ import { ROOT } from "../support/process.js";
 // The benchmarks are plain .mjs over the build and are not run in CI: this keeps `npm run bench`
 // from rotting unseen when an export they use is renamed or moved.
 const BENCH = join(ROOT, "bench");
-const load = (file: string): Promise<Record<string, unknown>> =>
-  import(pathToFileURL(join(BENCH, file)).href);
 
 interface Figure {
   name: string;
@@ -32,13 +30,25 @@ describe("the benchmarks", () => {
     },
   );
 
-  it("the codec benchmark measures itself and its baseline", async () => {
-    const { run } = (await load("codec.bench.mjs")) as { run: () => Promise<Figure[]> };
-    const [figure] = await run();
-    expect(figure?.unit).toBe("frames/s");
-    expect(figure?.samples.length).toBeGreaterThan(0);
-    for (const rate of [...(figure?.samples ?? []), ...(figure?.baseline?.samples ?? [])])
-      expect(rate).toBeGreaterThan(0);
-    expect(figure?.baseline?.samples.length).toBe(figure?.samples.length);
-  });
+  // The quick ones run whole, so that a pipeline that loses data fails here instead of in a bench run.
+  it.each(["codec.bench.mjs", "serial.bench.mjs"])(
+    "%s runs and measures itself and its baseline",
+    (file) => {
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(BENCH, file)).href)}); console.log(JSON.stringify(await m.run()));`;
+      const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        encoding: "utf8",
+        timeout: 100_000,
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const figures = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "[]") as Figure[];
+      expect(figures.length).toBeGreaterThan(0);
+      for (const figure of figures) {
+        expect(figure.samples.length, figure.name).toBeGreaterThan(0);
+        expect(figure.baseline?.samples.length, figure.name).toBe(figure.samples.length);
+        for (const rate of [...figure.samples, ...(figure.baseline?.samples ?? [])])
+          expect(rate).toBeGreaterThan(0);
+      }
+    },
+    120_000,
+  );
 });
