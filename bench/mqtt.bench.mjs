@@ -11,7 +11,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { MqttBridge } from "../dist/bridges/mqtt/bridge.js";
 import { Journal } from "../dist/bridges/mqtt/journal.js";
-import { journalKeeper } from "../dist/bridges/mqtt/keepers.js";
+import { journalKeeper, keepInJournal } from "../dist/bridges/mqtt/keepers.js";
 import { Topics } from "../dist/bridges/mqtt/topics.js";
 import { CameraHub } from "../dist/camera/hub.js";
 import { fleetPorts, SimulatorFleet } from "../dist/camera/simulator/fleet.js";
@@ -103,7 +103,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
     logger,
     clientName: "bench",
   });
-  hub.addKeeper(journalKeeper(journal, new Topics(base)));
+  keepInJournal(hub, journal, new Topics(base), logger);
   const latencies = [];
   let received = 0;
   let counting = false;

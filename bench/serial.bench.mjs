@@ -3,7 +3,7 @@
 // same stream in the same run.
 import { connect, createServer } from "node:net";
 import { pino } from "pino";
-import { journalLineKeeper } from "../dist/bridges/mqtt/keepers.js";
+import { keepInJournal } from "../dist/bridges/mqtt/keepers.js";
 import { Topics } from "../dist/bridges/mqtt/topics.js";
 import { CameraHub } from "../dist/camera/hub.js";
 import { vsCodec } from "../dist/camera/wire/index.js";
@@ -102,7 +102,7 @@ async function throughBridge(url) {
     clientName: "bench",
   });
   // As the daemon composes them: the journal keeps the lines, the bridge publishes what it holds.
-  hub.addLineKeeper(journalLineKeeper(journal, new Topics(base)));
+  keepInJournal(hub, journal, new Topics(base), logger);
   const bridge = startBridge(config.mqtt, url, hub, journal);
   while (!bridge.connection.connected) await new Promise((r) => setTimeout(r, 5));
   const started = process.hrtime.bigint();

@@ -1,5 +1,5 @@
 import { Gauge } from "prom-client";
-import { journalGaps, journalKeeper, journalLineKeeper } from "../bridges/mqtt/keepers.js";
+import { keepInJournal } from "../bridges/mqtt/keepers.js";
 import { Topics } from "../bridges/mqtt/topics.js";
 import { CameraHub } from "../camera/hub.js";
 import type { CameraEndpoint } from "../camera/session.js";
@@ -167,10 +167,7 @@ export class CamerasService implements Service {
     if (journal) {
       for (const p of journal.positions())
         this.#positions.set(`${p.camera}/${p.inspection}`, { bootTime: p.bootTime, cycle: p.cycle });
-      const topics = new Topics(this.#context.config.mqtt.baseTopic);
-      this.hub.addKeeper(journalKeeper(journal, topics));
-      this.hub.addLineKeeper(journalLineKeeper(journal, topics));
-      this.hub.events.subscribe(journalGaps(journal, topics, this.#context.logger));
+      keepInJournal(this.hub, journal, new Topics(this.#context.config.mqtt.baseTopic), this.#context.logger);
     }
     await this.hub.start();
     this.#started = true;

@@ -34,9 +34,14 @@ export class DropRuns {
   readonly #runs = new Map<string, OpenRun>();
   /** Runs that grew since the last flush: their notices are rewritten then. */
   readonly #grown = new Set<string>();
+  readonly #describe: DropNotice;
+
+  constructor(describe: DropNotice) {
+    this.#describe = describe;
+  }
 
   /** Called inside the journal's transaction; `handedOut` is the highest seq the publisher has. */
-  note(dropped: Position, describe: DropNotice, handedOut: number, store: NoticeStore): void {
+  note(dropped: Position, handedOut: number, store: NoticeStore): void {
     const key = `${dropped.camera}\0${dropped.inspection}\0${dropped.bootTime}`;
     const open = this.#runs.get(key);
     if (open !== undefined && open.toCycle + 1 === dropped.cycle && open.seq > handedOut) {
@@ -48,18 +53,18 @@ export class DropRuns {
       for (const [k, r] of this.#runs) if (r.seq <= handedOut && !this.#grown.has(k)) this.#runs.delete(k);
     const { camera, inspection, bootTime, cycle } = dropped;
     const run: DroppedRun = { camera, inspection, bootTime, fromCycle: cycle, toCycle: cycle };
-    const notice = describe(run);
+    const notice = this.#describe(run);
     const payload = Buffer.from(notice.payload);
     this.#runs.set(key, { ...run, seq: store.insert(notice.topic, payload), bytes: payload.length });
   }
 
   /** Rewrites the notices of runs that grew; in the same transaction as the drops, before any hand-out. */
-  flush(describe: DropNotice, store: NoticeStore): void {
+  flush(store: NoticeStore): void {
     for (const key of this.#grown) {
       const run = this.#runs.get(key);
       if (!run) continue;
       const { seq, bytes, ...facts } = run;
-      const payload = Buffer.from(describe(facts).payload);
+      const payload = Buffer.from(this.#describe(facts).payload);
       store.rewrite(seq, payload, bytes);
       this.#runs.set(key, { ...run, bytes: payload.length });
     }

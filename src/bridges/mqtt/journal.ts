@@ -67,7 +67,8 @@ export class Journal {
   #count = 0;
   /** The highest seq handed to the publisher: a notice at or below it may be on the wire already. */
   #handedOut = 0;
-  readonly #drops = new DropRuns();
+  /** Present when the journal was given a drop notice: then it tells of what it drops. */
+  readonly #drops: DropRuns | undefined;
   /** Entries up to this seq were written by a previous run. */
   replayEnd = 0;
   dropped = 0;
@@ -77,6 +78,7 @@ export class Journal {
 
   constructor(options: JournalOptions) {
     this.#options = options;
+    this.#drops = options.dropNotice ? new DropRuns(options.dropNotice) : undefined;
   }
 
   get bytes(): number {
@@ -198,18 +200,18 @@ export class Journal {
         this.#pendingBytes = 0;
         // Only the last position of each inspection in the batch needs writing: one upsert, not one per report.
         const latest = new Map<string, Position>();
+        const notices = this.#notices(st);
         for (const entry of batch) {
-          if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st);
+          if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st, notices);
           const p = entry.position;
           this.#insert(st, entry.topic, entry.payload, p, entry.keep);
           if (p) latest.set(`${p.inspection}:${p.camera}`, p);
         }
         for (const p of latest.values()) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
-        const notice = this.#options.dropNotice;
-        if (notice) this.#drops.flush(notice, this.#notices(st));
+        this.#drops?.flush(notices);
       })();
     } catch (error) {
-      this.#drops.reset();
+      this.#drops?.reset();
       // The transaction rolled back: the counters are read again from what is on disk.
       const totals = readTotals(db);
       this.#count = totals.count;
@@ -249,16 +251,14 @@ export class Journal {
     };
   }
 
-  #makeRoom(size: number, st: Statements): void {
+  #makeRoom(size: number, st: Statements, notices: NoticeStore): void {
     while (this.#count > 0 && this.#bytes + size > this.#options.maxBytes) {
       const row = st.oldest.get() as (DroppedRow & { bytes: number }) | undefined;
       if (!row) break;
       this.#bytes -= row.bytes;
       this.#count--;
       this.dropped++;
-      const notice = this.#options.dropNotice;
-      if (row.camera !== null && notice)
-        this.#drops.note(row as Position, notice, this.#handedOut, this.#notices(st));
+      if (row.camera !== null) this.#drops?.note(row as Position, this.#handedOut, notices);
       if (this.dropped === 1 || this.dropped % 1_000 === 0) {
         this.#options.logger.warn(
           { dropped: this.dropped },

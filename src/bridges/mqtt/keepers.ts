@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { CameraEvent, Keeper, LineKeeper, Report } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, Keeper, LineKeeper, Report } from "../../camera/index.js";
 import type { DropNotice } from "./drop-runs.js";
 import type { Journal } from "./journal.js";
 import { gapPayload, reportPayload, serialPayload } from "./payloads.js";
@@ -53,4 +53,11 @@ export function journalGaps(journal: Journal, topics: Topics, logger: Logger): (
       .append(topics.gap(event.cameraId, event.inspection), payload, { keep: true })
       .catch((error: unknown) => logger.error({ err: error, gap: payload }, "gap event not journaled"));
   };
+}
+
+/** What the daemon journals of a camera hub: lossless reports, formatted-output lines and gap events. */
+export function keepInJournal(hub: CameraHub, journal: Journal, topics: Topics, logger: Logger): void {
+  hub.addKeeper(journalKeeper(journal, topics));
+  hub.addLineKeeper(journalLineKeeper(journal, topics));
+  hub.events.subscribe(journalGaps(journal, topics, logger));
 }

@@ -34,7 +34,7 @@ export interface FormattedOutputOptions {
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly logger: Logger;
   readonly emit: (event: SerialLineEvent) => void;
-  /** Resolves when every keeper has the line (the MQTT journal, say); it may wait while they are full. */
+  /** Resolves when every keeper has the line (a durable store, say); it may wait while they are full. */
   readonly keep: (event: SerialLineEvent) => Promise<void>;
   /** Connected or not: the camera's availability when it has no binary session. */
   readonly onConnection: (connected: boolean) => void;
@@ -200,16 +200,19 @@ export class FormattedOutputClient {
   }
 
   #hold(event: SerialLineEvent): void {
-    const counters = this.counters;
-    if (++counters.pending === HOLD_LINES) this.#socket?.pause();
-    const kept = () => {
-      if (--counters.pending === RESUME_LINES) this.#socket?.resume();
-    };
-    this.options.keep(event).then(kept, (error: unknown) => {
-      kept();
-      // Logged once, then only counted: a broken store would refuse every line.
-      if (counters.keepErrors++ === 0)
-        this.options.logger.error({ err: error, port: this.port }, "formatted output line not kept");
-    });
+    if (++this.counters.pending === HOLD_LINES) this.#socket?.pause();
+    this.options.keep(event).then(this.#kept, this.#notKept);
   }
+
+  // Bound once, not a pair of closures per line.
+  readonly #kept = (): void => {
+    if (--this.counters.pending === RESUME_LINES) this.#socket?.resume();
+  };
+
+  readonly #notKept = (error: unknown): void => {
+    this.#kept();
+    // Logged once, then only counted: a broken store would refuse every line.
+    if (this.counters.keepErrors++ === 0)
+      this.options.logger.error({ err: error, port: this.port }, "formatted output line not kept");
+  };
 }

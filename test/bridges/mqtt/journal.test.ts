@@ -2,7 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { Journal } from "../../../src/bridges/mqtt/journal.js";
+import { Journal, type JournalOptions } from "../../../src/bridges/mqtt/journal.js";
 import { tempDir } from "../../support/process.js";
 
 const journals: Journal[] = [];
@@ -10,19 +10,26 @@ afterEach(() => {
   for (const j of journals.splice(0)) j.close();
 });
 
-function dropping(path = join(tempDir("journal-"), "j.sqlite")) {
+function opened(path: string, options: Partial<JournalOptions> = {}) {
   const journal = new Journal({
     path,
-    maxBytes: 1_000,
-    policy: "dropOldest",
+    maxBytes: 1 << 20,
+    policy: "block",
     fsync: false,
     logger: pino({ level: "silent" }),
-    dropNotice: (run) => ({ topic: `gap/${run.camera}`, payload: JSON.stringify(run) }),
+    ...options,
   });
   journal.open();
   journals.push(journal);
   return journal;
 }
+
+const dropping = (path = join(tempDir("journal-"), "j.sqlite")) =>
+  opened(path, {
+    maxBytes: 1_000,
+    policy: "dropOldest",
+    dropNotice: (run) => ({ topic: `gap/${run.camera}`, payload: JSON.stringify(run) }),
+  });
 
 const report = (journal: Journal, cycle: number, bootTime = 5_000) =>
   journal.append("report/cam1", "x".repeat(90), {
@@ -89,14 +96,7 @@ describe("the journal's dropOldest policy", () => {
 describe("the journal's resume positions", () => {
   it("keeps the last position of each inspection appended in one batch, and they survive a reopen", async () => {
     const path = join(tempDir("journal-"), "j.sqlite");
-    const journal = new Journal({
-      path,
-      maxBytes: 1 << 20,
-      policy: "block",
-      fsync: false,
-      logger: pino({ level: "silent" }),
-    });
-    journal.open();
+    const journal = opened(path);
     const at = (camera: string, inspection: number, cycle: number) =>
       journal.append(`report/${camera}`, "x", { position: { camera, inspection, bootTime: 7, cycle } });
     // One turn of the event loop: one transaction holding all of them.
@@ -108,15 +108,7 @@ describe("the journal's resume positions", () => {
       at("cam1", 0, 3),
     ]);
     journal.close();
-    const reopened = new Journal({
-      path,
-      maxBytes: 1 << 20,
-      policy: "block",
-      fsync: false,
-      logger: pino({ level: "silent" }),
-    });
-    reopened.open();
-    journals.push(reopened);
+    const reopened = opened(path);
     const byKey = (p: { camera: string; inspection: number }) => `${p.camera}/${p.inspection}`;
     expect([...reopened.positions()].sort((a, b) => byKey(a).localeCompare(byKey(b)))).toEqual([
       { camera: "cam1", inspection: 0, bootTime: 7, cycle: 3 },

@@ -4,12 +4,7 @@ import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
 import { Journal } from "../../../src/bridges/mqtt/journal.js";
-import {
-  journalDropNotice,
-  journalGaps,
-  journalKeeper,
-  journalLineKeeper,
-} from "../../../src/bridges/mqtt/keepers.js";
+import { journalDropNotice, keepInJournal } from "../../../src/bridges/mqtt/keepers.js";
 import { Topics } from "../../../src/bridges/mqtt/topics.js";
 import { CameraHub } from "../../../src/camera/hub.js";
 import { vsCodec } from "../../../src/camera/wire/index.js";
@@ -102,10 +97,7 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
   journal.open();
   const camera = await startRig({
     ...options,
-    beforeStart: (hub) => {
-      hub.addKeeper(journalKeeper(journal, new Topics(BASE)));
-      hub.events.subscribe(journalGaps(journal, new Topics(BASE), logger));
-    },
+    beforeStart: (hub) => keepInJournal(hub, journal, new Topics(BASE), logger),
   });
   const metrics = new Registry();
   const bridge = new MqttBridge({
@@ -182,9 +174,7 @@ export async function standaloneBridge(
     clientName: "t",
   });
   // As the daemon composes them: the journal keeps reports and lines from the cameras' start.
-  hub.addKeeper(journalKeeper(journal, new Topics("solo")));
-  hub.addLineKeeper(journalLineKeeper(journal, new Topics("solo")));
-  hub.events.subscribe(journalGaps(journal, new Topics("solo"), logger));
+  keepInJournal(hub, journal, new Topics("solo"), logger);
   const bridge = new MqttBridge({
     config: config.mqtt,
     url,
