@@ -81,7 +81,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
     mqtt: { url, baseTopic: base, journal: { fsync: true } },
   });
   const endpoints = Array.from({ length: cameras }, (_, i) => {
-    const { output, announce, ...ports } = fleetPorts(basePort, i);
+    const { outputs, announce, ...ports } = fleetPorts(basePort, i);
     return {
       id: `c${i}`,
       address: "127.0.0.1",

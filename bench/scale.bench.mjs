@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import unixDgram from "unix-dgram";
 import { fleetPorts } from "../dist/camera/simulator/fleet.js";
-import { freePort, startBroker } from "./broker.mjs";
+import { freeBlock, freePort, startBroker } from "./broker.mjs";
 import { subscribe } from "./mqtt.bench.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -77,17 +77,17 @@ export async function simulatorAndConfig(url, cameras, base, overrides = {}) {
   let basePort;
   // A random block of ports may hold one that is taken: the simulator then exits, and another block is tried.
   for (let attempt = 0; ; attempt++) {
-    basePort = 20_000 + Math.floor(Math.random() * 3_000);
+    basePort = await freeBlock(20 * cameras);
     const port = String(basePort);
     const args = ["simulate", "--cameras", String(cameras), "--rate", "10", "--base-port", port];
     sim = spawnCli([...args, "--no-announce", "--password", "pw", "--seed", "5"]);
     await until(() => sim.out().includes(last) || sim.hasExited(), 60_000, "the simulator");
     if (!sim.hasExited()) break;
-    if (attempt >= 3) throw new Error(`the simulator exited: ${sim.out().slice(-500)}`);
+    if (attempt >= 5) throw new Error(`the simulator exited: ${sim.out().slice(-500)}`);
   }
   const dir = mkdtempSync(join(tmpdir(), "bench-daemon-"));
   const statics = Array.from({ length: cameras }, (_, i) => {
-    const { output, announce, ...ports } = fleetPorts(basePort, i);
+    const { outputs, announce, ...ports } = fleetPorts(basePort, i);
     return { id: `c${i}`, address: "127.0.0.1", serial: `S${i}`, password: "pw", control: "never", ports };
   });
   const file = join(dir, "config.json");

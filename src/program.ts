@@ -3,6 +3,7 @@ import { payloadJsonSchemas } from "./bridges/mqtt/payloads.js";
 import { hashPassword } from "./bridges/opcua/passwords.js";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
+import { announceCheck } from "./config/announce-check.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
 import { configJsonSchema } from "./config/json-schema.js";
 import { loadConfig } from "./config/load.js";
@@ -63,12 +64,17 @@ export function main(argv: readonly string[]): void {
     .argument("[file]", "config file (YAML or JSON)")
     .allowUnknownOption()
     .allowExcessArguments()
-    .action((_file: unknown, _options: unknown, command: Command) => {
+    .option(
+      "--announce <json>",
+      'instead: what the daemon would run for this announce, as {"name","serial","ip","model"}',
+    )
+    .action((_file: unknown, options: { announce?: string }, command: Command) => {
       const { operands, flags } = splitArgs(command.args);
       if (operands.length > 1) return fail(`unexpected argument: ${operands[1]}`, EXIT_CONFIG);
       try {
         const config = loadConfig({ file: operands[0], env: process.env, args: flags });
-        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        const shown = options.announce === undefined ? config : announceCheck(config, options.announce);
+        process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         fail(error.message, EXIT_CONFIG);

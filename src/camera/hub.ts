@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import type { Clock } from "../lib/clock.js";
 import { EventBus } from "../lib/event-bus.js";
 import type { Random } from "../lib/random.js";
+import { adoptionOf, sanitizeId, staticEndpoint } from "./adoption.js";
 import { runCommand } from "./commands.js";
 import { toImage } from "./convert.js";
 import { Discovery } from "./discovery.js";
@@ -18,14 +19,18 @@ import type {
   SerialLineEvent,
 } from "./domain.js";
 import { CameraError } from "./errors.js";
-import { type Keeper, KeeperSet, type LineKeeper } from "./keepers.js";
+import { type IoKeeper, type Keeper, KeeperSet, type LineKeeper } from "./keepers.js";
 import { SerialPorts } from "./serial/ports.js";
 import { type CameraEndpoint, CameraSession } from "./session.js";
 import { read } from "./wire/fields.js";
-import { DEFAULT_PORTS, MessageType, type Ports } from "./wire/messages.js";
+import { MessageType } from "./wire/messages.js";
 import type { FrameCodec } from "./wire/types.js";
 
 export type CamerasConfig = Config["cameras"];
+export { sanitizeId };
+
+/** IO transitions the keepers may hold unkept before new ones are dropped (and counted). */
+export const IO_HOLD = 4_096;
 
 export interface CameraHubOptions {
   readonly config: CamerasConfig;
@@ -42,17 +47,6 @@ export interface CameraHubOptions {
     | undefined;
 }
 
-function inSubnet(ip: string, cidr: string): boolean {
-  const [base = "", bits = "32"] = cidr.split("/");
-  const toInt = (a: string) => a.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
-  const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
-  return (toInt(ip) & mask) === (toInt(base) & mask);
-}
-
-export function sanitizeId(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 64) || "camera";
-}
-
 /**
  * Runs the cameras: static ones from the config, announced ones that the adopt rules match, and
  * any extra endpoints. The one surface bridges use: events, keepers, states and commands.
@@ -63,7 +57,14 @@ export class CameraHub {
   readonly #sessions = new Map<string, CameraSession>();
   readonly #keepers = new KeeperSet<Report>();
   readonly #lineKeepers = new KeeperSet<SerialLineEvent>();
+  readonly #ioKeepers = new KeeperSet<IoEvent>();
+  /** IO transitions handed to the keepers and not yet kept, and those dropped past the bound. */
+  readonly ioFigures = { kept: 0, pending: 0, dropped: 0, keepErrors: 0 };
   readonly #adopted = new Set<string>();
+  /** Serials whose adoption is under way: an announce meanwhile starts no second session. */
+  readonly #adopting = new Set<string>();
+  /** Where retired sessions stood: a camera adopted again resumes there, not from scratch. */
+  readonly #positions = new Map<string, { bootTime: number; cycle: number } | undefined>();
   /** Each camera's IO as last heard, kinds kept from the point list: for bridges that start late. */
   readonly #io = new Map<string, Map<string, IoEvent>>();
   readonly serial: SerialPorts;
@@ -82,10 +83,11 @@ export class CameraHub {
       emit: (event) => this.events.emit(event),
       keep: (line) => this.#lineKeepers.keep(line),
     });
-    // A camera's text ports go offline together with its session.
+    // A camera's text ports keep their own TCP liveness: a failed binary session does not cut them.
     this.events.subscribe((event) => {
-      if (event.type === "offline" && this.#sessions.has(event.cameraId)) this.serial.drop(event.cameraId);
-      if (event.type === "io") this.#remember(event);
+      if (event.type !== "io") return;
+      this.#remember(event);
+      this.#keepIo(event);
     });
   }
 
@@ -97,6 +99,46 @@ export class CameraHub {
   /** Registers a line keeper: formatted-output lines it does not yet have hold back reading their port. */
   addLineKeeper(keeper: LineKeeper): () => void {
     return this.#lineKeepers.add(keeper);
+  }
+
+  /**
+   * Registers an IO keeper: every transition in order. The IO connection cannot be paused without
+   * stalling the camera's IO service, so past IO_HOLD unkept transitions new ones are dropped,
+   * counted and logged.
+   */
+  addIoKeeper(keeper: IoKeeper): () => void {
+    return this.#ioKeepers.add(keeper);
+  }
+
+  #keepIo(event: IoEvent): void {
+    if (this.#ioKeepers.size === 0) return;
+    const figures = this.ioFigures;
+    if (figures.pending >= IO_HOLD) {
+      if (figures.dropped++ % 1_000 === 0)
+        this.#options.logger.warn(
+          { camera: event.cameraId, point: event.point, dropped: figures.dropped, bound: IO_HOLD },
+          "IO transitions dropped: their keeper (the journal) holds too many unkept",
+        );
+      return;
+    }
+    figures.pending++;
+    this.#ioKeepers.keep(event).then(this.#ioKept, this.#ioNotKept);
+  }
+
+  readonly #ioKept = (): void => {
+    this.ioFigures.pending--;
+    this.ioFigures.kept++;
+  };
+
+  readonly #ioNotKept = (error: unknown): void => {
+    this.ioFigures.pending--;
+    if (this.ioFigures.keepErrors++ === 0)
+      this.#options.logger.error({ err: error }, "IO transition not kept (logged once, then counted)");
+  };
+
+  /** The camera's own command allow-list, when its static entry or discovery rule gives one. */
+  commandsOf(cameraId: string): readonly string[] | undefined {
+    return this.#sessions.get(cameraId)?.options.endpoint.commands;
   }
 
   get cameras(): CameraState[] {
@@ -126,19 +168,8 @@ export class CameraHub {
   async start(): Promise<void> {
     const { config, codec, clock } = this.#options;
     for (const camera of config.static) {
-      const settings = config.defaults;
       this.serial.add(camera.id, camera.address, camera.formattedOutput, !camera.binary);
-      if (!camera.binary) continue;
-      await this.#add({
-        id: camera.id,
-        address: camera.address,
-        serial: camera.serial,
-        ports: withOverrides(camera.ports ?? {}),
-        user: camera.user ?? settings.user,
-        password: camera.password ?? settings.password,
-        control: camera.control ?? settings.control,
-        reports: camera.reports ?? settings.reports,
-      });
+      if (camera.binary) await this.#add(staticEndpoint(config, camera));
     }
     for (const endpoint of this.#options.endpoints ?? []) {
       this.serial.add(endpoint.id, endpoint.address, endpoint.formattedOutput ?? [], false);
@@ -249,8 +280,11 @@ export class CameraHub {
         counters: { inspections: status.inspections, passed: status.passed, failed: status.failed },
       });
     };
-    for (const channel of session.channels)
-      channel.resumeFrom(this.#options.resume?.(endpoint.id, channel.config.inspection));
+    for (const channel of session.channels) {
+      const inspection = channel.config.inspection;
+      const kept = this.#positions.get(`${endpoint.id}/${inspection}`);
+      channel.resumeFrom(later(kept, this.#options.resume?.(endpoint.id, inspection)));
+    }
     this.#sessions.set(endpoint.id, session);
     await session.start();
   }
@@ -258,14 +292,7 @@ export class CameraHub {
   #onDiscovery(event: CameraEvent): void {
     this.events.emit(event);
     if (event.type === "lost") {
-      for (const [id, session] of this.#sessions) {
-        if (session.state.serial === event.serial && this.#adopted.has(id)) {
-          this.#sessions.delete(id);
-          this.#adopted.delete(id);
-          this.#io.delete(id);
-          void session.stop();
-        }
-      }
+      this.#lost(event.serial);
       return;
     }
     if (event.type !== "discovered" && event.type !== "changed") return;
@@ -275,40 +302,68 @@ export class CameraHub {
     );
     if (known) {
       known.update(identityOf(announce));
+      // An announce is a hint that the camera is there: a session that is down tries now.
+      if (!known.online) known.reconnectNow();
       return;
     }
-    if (event.type === "discovered" && this.#adopts(announce)) {
-      let id = sanitizeId(announce.name);
-      if (this.#sessions.has(id)) id = sanitizeId(`${announce.name}-${announce.serial}`);
-      this.#adopted.add(id);
-      const settings = this.#options.config.defaults;
-      void this.#add({
-        id,
-        address: announce.ip,
-        ports: DEFAULT_PORTS,
-        user: settings.user,
-        password: settings.password,
-        control: settings.control,
-        reports: settings.reports,
-      })
-        .then(() => this.#sessions.get(id)?.update(identityOf(announce)))
-        .catch((error: unknown) =>
-          this.#options.logger.error({ err: error, camera: id }, "announced camera not adopted"),
+    if (this.#adopting.has(announce.serial)) return;
+    const id = this.#sessions.has(sanitizeId(announce.name))
+      ? sanitizeId(`${announce.name}-${announce.serial}`)
+      : sanitizeId(announce.name);
+    const adoption = adoptionOf(this.#options.config, announce, id);
+    if (!adoption) return;
+    this.#adopted.add(id);
+    this.#adopting.add(announce.serial);
+    this.#options.logger.info(
+      { camera: id, serial: announce.serial, address: announce.ip, rule: adoption.rule },
+      "adopting announced camera",
+    );
+    this.serial.add(id, announce.ip, adoption.endpoint.formattedOutput ?? [], false);
+    void this.#add(adoption.endpoint)
+      .then(() => this.#sessions.get(id)?.update(identityOf(announce)))
+      .catch((error: unknown) =>
+        this.#options.logger.error({ err: error, camera: id }, "announced camera not adopted"),
+      )
+      .finally(() => this.#adopting.delete(announce.serial));
+  }
+
+  /**
+   * Discovery no longer hears a camera. The announce is only a hint: a live session decides, and
+   * keeps the camera. A session that is down already is stopped, through the same offline path
+   * as any drop, and its position is kept for when the camera is adopted again.
+   */
+  #lost(serial: string): void {
+    for (const [id, session] of this.#sessions) {
+      if (session.state.serial !== serial || !this.#adopted.has(id)) continue;
+      if (session.online) {
+        this.#options.logger.info(
+          { camera: id },
+          "camera stopped announcing; its session is alive, so it stays",
         );
+        continue;
+      }
+      this.#retire(id, session, "lost: no announce for three intervals and the session is down");
     }
   }
 
-  #adopts(announce: Announce): boolean {
-    const { namePattern, subnets } = this.#options.config.discovery.adopt;
-    if (namePattern !== undefined && new RegExp(namePattern).test(announce.name)) return true;
-    return subnets.some((subnet) => inSubnet(announce.ip, subnet));
+  #retire(id: string, session: CameraSession, reason: string): void {
+    for (const channel of session.channels)
+      this.#positions.set(`${id}/${channel.config.inspection}`, channel.position);
+    this.#sessions.delete(id);
+    this.#adopted.delete(id);
+    this.#io.delete(id);
+    this.serial.remove(id);
+    void session.stop(reason);
   }
 }
 
-function withOverrides(overrides: Readonly<Partial<Record<keyof Ports, number | undefined>>>): Ports {
-  const ports: Record<string, number> = { ...DEFAULT_PORTS };
-  for (const [name, port] of Object.entries(overrides)) if (port !== undefined) ports[name] = port;
-  return ports as unknown as Ports;
+type Position = { bootTime: number; cycle: number };
+
+/** The later of two positions: a boot that came after, or a higher cycle in the same boot. */
+function later(a: Position | undefined, b: Position | undefined): Position | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.bootTime !== b.bootTime) return a.bootTime > b.bootTime ? a : b;
+  return a.cycle >= b.cycle ? a : b;
 }
 
 function identityOf(announce: Announce): Partial<CameraState> {

@@ -5,4 +5,4 @@ export type * from "./domain.js";
 export { CONTROL_COMMANDS } from "./domain.js";
 export { CameraError, type CameraErrorCode } from "./errors.js";
 export { CameraHub, type CameraHubOptions } from "./hub.js";
-export type { Keeper, LineKeeper } from "./keepers.js";
+export type { IoKeeper, Keeper, LineKeeper } from "./keepers.js";

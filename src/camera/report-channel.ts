@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { toReport } from "./convert.js";
 import type { CameraEvent, Report } from "./domain.js";
 import type { FrameConnection } from "./transport/frame-connection.js";
@@ -15,6 +16,9 @@ export interface ReportStreamConfig {
 
 export interface ReportChannelContext {
   readonly cameraId: string;
+  /** With no position yet (first contact): recover what the part queue holds, or start live. */
+  readonly firstContact: "recover" | "live";
+  readonly logger: Logger;
   readonly emit: (event: CameraEvent) => void;
   /** Resolves when every consumer that must keep a lossless report has it durably. */
   readonly keep: (report: Report) => Promise<void>;
@@ -54,6 +58,11 @@ export class ReportChannel {
   /** Resumes from a position kept elsewhere (a journal, across daemon restarts). */
   resumeFrom(position: Position | undefined): void {
     this.#last = position;
+  }
+
+  /** The last cycle handed to consumers, to resume a later session of the same camera from. */
+  get position(): Position | undefined {
+    return this.#last;
   }
 
   /** Opens the stream on an attached reports connection; recovers through the queue connection. */
@@ -175,11 +184,23 @@ export class ReportChannel {
 
   async #recover(queue: FrameConnection): Promise<void> {
     const last = this.#last;
-    if (!last || !this.config.lossless) return;
+    if (!this.config.lossless) return;
+    if (!last && this.#context.firstContact === "live") {
+      this.#context.logger.info(
+        { inspection: this.config.inspection, firstContact: "live" },
+        "first contact: the record starts with the first live report; the part queue is not read",
+      );
+      return;
+    }
     const inspection = this.config.inspection;
     const info = read(
       (await queue.request(MessageType.QUEUE_INFO, [f.int("inspection", inspection)])).fields,
     );
+    if (!last)
+      this.#context.logger.info(
+        { inspection, firstContact: "recover", queued: info.bool("enabled") ? info.int("count") : 0 },
+        "first contact: what the part queue holds is recovered; the record starts with its oldest report",
+      );
     if (!info.bool("enabled") || info.int("count") === 0) return;
     const answer = await queue.request(MessageType.QUEUE_READ, [
       f.int("inspection", inspection),
@@ -187,7 +208,7 @@ export class ReportChannel {
       f.int("count", info.int("count")),
     ]);
     const origin = { cameraId: this.#context.cameraId, ...this.#origin, lossless: true, recovered: true };
-    const sameBoot = last.bootTime === this.#origin.bootTime;
+    const sameBoot = last?.bootTime === this.#origin.bootTime;
     for (const item of read(answer.fields).list("reports")) {
       if (item.kind !== "RECORD") continue;
       const report = toReport(read(item.value), origin);

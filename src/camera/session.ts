@@ -26,6 +26,10 @@ export interface CameraEndpoint {
   readonly reports: readonly ReportStreamConfig[];
   /** Formatted-output ports to read beside the binary session. */
   readonly formattedOutput?: readonly FormattedOutputConfig[] | undefined;
+  /** Cycles from before the first report heard: what the part queue holds, or none. */
+  readonly firstContact?: "recover" | "live" | undefined;
+  /** The camera's own command allow-list, for outputs that take commands; theirs otherwise. */
+  readonly commands?: readonly string[] | undefined;
 }
 
 export interface SessionOptions {
@@ -44,8 +48,12 @@ export interface SessionOptions {
 
 /** Wire-level counters of one camera, for metrics and state. */
 export interface SessionCounters {
+  /** Sessions established (online). */
   connects: number;
+  /** Established sessions that ended for any reason but a stop. */
   drops: number;
+  /** Attempts that failed before the session was established. */
+  connectFailures: number;
   malformed: number;
 }
 
@@ -65,7 +73,7 @@ export class CameraSession {
   readonly options: SessionOptions;
   readonly control: ControlClient;
   readonly channels: ReportChannel[];
-  readonly counters: SessionCounters = { connects: 0, drops: 0, malformed: 0 };
+  readonly counters: SessionCounters = { connects: 0, drops: 0, connectFailures: 0, malformed: 0 };
   #state: CameraState;
   #live: Live | undefined;
   #generation = 0;
@@ -103,6 +111,8 @@ export class CameraSession {
       (config) =>
         new ReportChannel(config, {
           cameraId: endpoint.id,
+          firstContact: endpoint.firstContact ?? "recover",
+          logger: options.logger,
           emit: options.emit,
           keep: options.keep,
           fail: (error) => this.#drop(this.#generation, `a report could not be kept: ${error.message}`),
@@ -135,12 +145,30 @@ export class CameraSession {
     void this.#connect();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Ends the session for good. It goes through the same offline path as a drop, with the reason,
+   * so that every bridge tells of it; a session that was never online says so too.
+   */
+  async stop(reason = "session stopped"): Promise<void> {
     this.#running = false;
     this.options.clock.clearTimeout(this.#retry);
     this.#retry = undefined;
     this.#teardown();
     this.control.stop();
+    this.#offline(reason);
+  }
+
+  /**
+   * The camera announced while the session is down: it is there again (perhaps rebooted), so the
+   * backoff is cut short and the next attempt starts now.
+   */
+  reconnectNow(): void {
+    if (!this.#running || this.#live || this.#retry === undefined) return;
+    this.options.clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#attempt = 0;
+    this.options.logger.debug("camera announced while down: connecting now");
+    void this.#connect();
   }
 
   async #connect(): Promise<void> {
@@ -301,13 +329,18 @@ export class CameraSession {
   #drop(generation: number, reason: string): void {
     if (generation !== this.#generation) return;
     this.#teardown();
-    this.counters.drops++;
-    if (this.#state.availability !== "offline") {
-      this.#state = { ...this.#state, availability: "offline" };
-      this.options.logger.warn({ reason }, "camera offline");
-      this.options.emit({ type: "offline", cameraId: this.#state.id, reason, state: this.#state });
-    }
+    if (this.online) this.counters.drops++;
+    else this.counters.connectFailures++;
+    this.#offline(reason);
     if (this.#running) this.#scheduleRetry(reason);
+  }
+
+  /** The one way a session tells it is down: once per outage, with its reason. */
+  #offline(reason: string): void {
+    if (this.#state.availability === "offline") return;
+    this.#state = { ...this.#state, availability: "offline" };
+    this.options.logger.warn({ reason }, "camera offline");
+    this.options.emit({ type: "offline", cameraId: this.#state.id, reason, state: this.#state });
   }
 
   #scheduleRetry(reason: string): void {

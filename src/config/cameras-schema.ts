@@ -92,6 +92,7 @@ const formattedOutput = z
   });
 
 export type FormattedOutputConfig = DeepReadonly<z.output<typeof formattedOutput>>;
+export type ReportStreamSetting = DeepReadonly<z.output<typeof reportStream>>;
 
 const cameraId = z
   .string()
@@ -111,7 +112,32 @@ export function cameraSettings(secret: SecretField) {
     reports: z
       .array(reportStream)
       .default([{ inspection: 0, lossless: true, window: 8, maxRate: 0, images: false }]),
+    firstContact: z
+      .enum(["recover", "live"])
+      .default("recover")
+      .describe(
+        "cycles from before the daemon first heard of an inspection: recover = what the camera's part queue holds, as recovered reports; live = none, the record starts with the first live report",
+      ),
   };
+}
+
+const commandList = () =>
+  z
+    .array(z.string().min(1))
+    .optional()
+    .describe("this camera's command allow-list (MQTT and every other output); else mqtt.commands");
+
+const CIDR = /^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/;
+
+function regexText(what: string) {
+  return z.string().refine((pattern) => {
+    try {
+      new RegExp(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  }, `${what}: a regular expression`);
 }
 
 export function camerasSchema(secret: SecretField) {
@@ -129,6 +155,8 @@ export function camerasSchema(secret: SecretField) {
     password: settings.password,
     control: settings.control.optional(),
     reports: z.array(reportStream).optional(),
+    firstContact: settings.firstContact.unwrap().optional(),
+    commands: commandList(),
     binary: z
       .boolean()
       .default(true)
@@ -138,6 +166,33 @@ export function camerasSchema(secret: SecretField) {
       .default([])
       .describe("formatted-output ports to read (plain TCP text)"),
   });
+  /** Settings a discovery rule gives the cameras it adopts: what a static entry can say, but the address. */
+  const rule = z.strictObject({
+    match: z
+      .strictObject({
+        namePattern: regexText("namePattern").optional().describe("the announced name matches"),
+        serial: z.string().min(1).optional().describe("the announced serial is this"),
+        model: z.string().min(1).optional().describe("the announced model is this"),
+        subnet: z.string().regex(CIDR, "CIDR, as 192.168.1.0/24").optional().describe("the address is in it"),
+      })
+      .refine(
+        (m) => Object.values(m).some((v) => v !== undefined),
+        "at least one of namePattern, serial, model, subnet",
+      )
+      .describe("every condition given must hold"),
+    adopt: z.boolean().default(true).describe("false: cameras this rule matches are not run"),
+    ports: portOverrides.optional(),
+    user: settings.user.optional(),
+    password: settings.password,
+    control: settings.control.optional(),
+    reports: z.array(reportStream).optional(),
+    firstContact: settings.firstContact.unwrap().optional(),
+    commands: commandList(),
+    formattedOutput: z
+      .array(formattedOutput)
+      .default([])
+      .describe("formatted-output ports to read on adopted cameras (plain TCP text)"),
+  });
   return z
     .strictObject({
       static: z.array(staticCamera).default([]).describe("cameras to run whether or not they announce"),
@@ -146,27 +201,26 @@ export function camerasSchema(secret: SecretField) {
           enabled: z.boolean().default(true).describe("listen for ANNOUNCE datagrams"),
           bindAddress: z.string().default("0.0.0.0"),
           port: port().default(49495),
+          rules: z
+            .array(rule)
+            .default([])
+            .describe(
+              "which announced cameras to run and with what settings; the first rule that matches wins, then adopt",
+            ),
           adopt: z
             .strictObject({
-              namePattern: z
-                .string()
-                .refine((pattern) => {
-                  try {
-                    new RegExp(pattern);
-                    return true;
-                  } catch {
-                    return false;
-                  }
-                }, "a regular expression")
+              namePattern: regexText("namePattern")
                 .optional()
                 .describe("run announced cameras whose name matches"),
               subnets: z
-                .array(z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/, "CIDR, as 192.168.1.0/24"))
+                .array(z.string().regex(CIDR, "CIDR, as 192.168.1.0/24"))
                 .default([])
                 .describe("run announced cameras whose address is in one of these"),
             })
             .prefault({})
-            .describe("which announced cameras to run besides the static ones; none by default"),
+            .describe(
+              "shorthand for rules with cameras.defaults' settings, tried after rules; none by default",
+            ),
         })
         .prefault({}),
       defaults: z.strictObject(settings).prefault({}),

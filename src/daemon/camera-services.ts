@@ -16,7 +16,7 @@ export function simulatorEndpoints(config: Config): CameraEndpoint[] {
   const defaults = config.cameras.defaults;
   return Array.from({ length: sim.cameras }, (_, i) => {
     const n = String(i + 1).padStart(3, "0");
-    const { output, ...ports } = fleetPorts(sim.basePort, i);
+    const { outputs, ...ports } = fleetPorts(sim.basePort, i);
     return {
       id: `sim-cam-${n}`,
       address: sim.host,
@@ -26,10 +26,12 @@ export function simulatorEndpoints(config: Config): CameraEndpoint[] {
       password: { reveal: () => sim.password },
       control: defaults.control,
       reports: defaults.reports,
-      // The simulator writes "%s,%d,%.3f,%s\r\n" on its formatted-output port, as a job would.
+      firstContact: defaults.firstContact,
+      // The simulator writes "%s,%d,%.3f,%s\r\n" on its formatted-output ports, as a job would; the
+      // demo reads the first.
       formattedOutput: [
         {
-          port: output,
+          port: outputs[0] ?? 0,
           framing: { terminator: "\\r\\n" },
           maxLineLength: 4_096,
           encoding: "latin1" as const,
@@ -79,16 +81,18 @@ class SimulatorService implements Service {
 export class CamerasService implements Service {
   readonly hub: CameraHub;
   readonly #context: ServiceContext;
-  /** Where each inspection stood in the journal: after a restart, cameras are asked for what came after. */
-  readonly #positions = new Map<string, { bootTime: number; cycle: number }>();
   #started = false;
 
   constructor(context: ServiceContext) {
     this.#context = context;
-    const positions = this.#positions;
     this.hub = new CameraHub({
       config: context.config.cameras,
-      resume: (camera, inspection) => positions.get(`${camera}/${inspection}`),
+      // Read when a session is made, not once at start: a camera adopted again, or one that
+      // appears later, resumes where the journal stands for it now.
+      resume: (camera, inspection) => {
+        const position = context.lookup<JournalService>("journal")?.journal.position(camera, inspection);
+        return position && { bootTime: position.bootTime, cycle: position.cycle };
+      },
       endpoints: simulatorEndpoints(context.config),
       codec: vsCodec,
       clock: context.clock,
@@ -123,7 +127,7 @@ export class CamerasService implements Service {
     });
     new Gauge({
       name: "smartcam_camera_wire_events",
-      help: "Per camera: connects, drops and malformed frames since start",
+      help: "Per camera since start: connects (sessions established), drops (established sessions lost), connectFailures (attempts that failed before online), malformed frames",
       labelNames: ["camera", "event"],
       registers: [this.#context.metrics],
       collect() {
@@ -149,6 +153,16 @@ export class CamerasService implements Service {
       },
     });
     new Gauge({
+      name: "smartcam_io_transitions",
+      help: "IO transitions: kept (journaled), pending (not yet), dropped (past the bound of unkept ones), keepErrors",
+      labelNames: ["figure"],
+      registers: [this.#context.metrics],
+      collect() {
+        this.reset();
+        for (const [figure, value] of Object.entries(hub.ioFigures)) this.set({ figure }, value);
+      },
+    });
+    new Gauge({
       name: "smartcam_discovery",
       help: "Discovery: cameras announcing, malformed datagrams, announces refused with the registry full",
       labelNames: ["figure"],
@@ -165,8 +179,6 @@ export class CamerasService implements Service {
     // Lossless reports are acknowledged to cameras, and formatted-output ports read on, only once the journal has them.
     const journal = this.#context.lookup<JournalService>("journal")?.journal;
     if (journal) {
-      for (const p of journal.positions())
-        this.#positions.set(`${p.camera}/${p.inspection}`, { bootTime: p.bootTime, cycle: p.cycle });
       keepInJournal(this.hub, journal, new Topics(this.#context.config.mqtt.baseTopic), this.#context.logger);
     }
     await this.hub.start();
@@ -180,6 +192,7 @@ export class CamerasService implements Service {
     this.#context.metrics.removeSingleMetric("smartcam_camera_wire_events");
     this.#context.metrics.removeSingleMetric("smartcam_formatted_output");
     this.#context.metrics.removeSingleMetric("smartcam_discovery");
+    this.#context.metrics.removeSingleMetric("smartcam_io_transitions");
   }
 
   /** Cameras being offline is the cameras' state, not the daemon's ill health: /healthz stays 200. */

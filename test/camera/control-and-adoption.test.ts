@@ -60,7 +60,7 @@ describe("the simulator's formatted output", () => {
   it("writes one line per cycle, as the job's format string makes it, to every client", async () => {
     rig = await startRig();
     await rig.online();
-    const socket = connect(rig.ports.output, "127.0.0.1");
+    const socket = connect(rig.ports.outputs[0] ?? 0, "127.0.0.1");
     let text = "";
     socket.on("data", (chunk: Buffer) => {
       text += chunk.toString("latin1");
@@ -84,7 +84,7 @@ describe("adoption of announced cameras", () => {
       ["line7-cam", "SIM-A"],
       ["office-cam", "SIM-B"],
     ] as const) {
-      const ports = { ...DEFAULT_PORTS, output: 49211, announce: announcePort };
+      const ports = { ...DEFAULT_PORTS, outputs: [49211, 49212, 49213, 49214], announce: announcePort };
       // Adopted cameras are reached on the profile's default ports: each sim gets its own 127.0.0.x.
       const host = name === "line7-cam" ? "127.0.0.7" : "127.0.0.8";
       const camera = new SimulatedCamera({

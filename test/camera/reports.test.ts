@@ -20,7 +20,11 @@ const gaps = (events: readonly CameraEvent[]) => events.filter((e) => e.type ===
 
 describe("report streams", () => {
   it("lossless: a slow keeper fills the window, the camera waits, and resumes without a gap", async () => {
-    rig = await startRig({ rateHz: 100, reports: [{ inspection: 0, lossless: true, window: 4 }] });
+    rig = await startRig({
+      rateHz: 100,
+      reports: [{ inspection: 0, lossless: true, window: 4 }],
+      firstContact: "live",
+    });
     let release: () => void = () => undefined;
     let held = true;
     const gate = new Promise<void>((resolve) => {
@@ -30,7 +34,7 @@ describe("report streams", () => {
     await rig.online();
     await sleep(300);
     // Nothing acknowledged: exactly one window of reports, then the inspection waits. (The camera
-    // ran freely before the stream opened; nobody was listening for those cycles.)
+    // ran freely before the stream opened; with firstContact live nobody fetches those cycles.)
     const first = rig.reports()[0]?.cycle ?? 0;
     expect(cycles(rig.reports())).toEqual([first, first + 1, first + 2, first + 3]);
     expect(rig.camera.services.reporting.stalls).toBeGreaterThan(5);
@@ -42,6 +46,31 @@ describe("report streams", () => {
     expect(got[0]).toBe(first);
     expect(contiguous(got)).toBe(true);
     expect(gaps(rig.events)).toEqual([]);
+  });
+
+  it("first contact: recover fetches what the part queue holds before the first live report, live does not", async () => {
+    for (const firstContact of ["recover", "live"] as const) {
+      rig = await startRig({ rateHz: 0, firstContact });
+      // Cycles the camera ran before the daemon first heard of it sit in its part queue.
+      for (let i = 0; i < 5; i++) rig.camera.services.reporting.tick();
+      await rig.online();
+      await rig.hub.command("cam1", "trigger", {});
+      await rig.waitFor((e) => e.type === "report" && !e.report.recovered);
+      const got = rig.reports().map((r) => [r.cycle, r.recovered]);
+      if (firstContact === "recover")
+        expect(got).toEqual([
+          [1, true],
+          [2, true],
+          [3, true],
+          [4, true],
+          [5, true],
+          [6, false],
+        ]);
+      else expect(got).toEqual([[6, false]]);
+      expect(gaps(rig.events)).toEqual([]);
+      await rig.stop();
+      rig = undefined;
+    }
   });
 
   it("lossy: at most maxRate reports a second, the rest counted as dropped", async () => {

@@ -21,6 +21,8 @@ export interface RigOptions {
   readonly allowSetNetwork?: boolean;
   /** Also read the simulator's formatted-output port, parsed with the job's format. */
   readonly formattedOutput?: boolean;
+  /** Cycles from before first contact: recovered from the part queue (the default) or not. */
+  readonly firstContact?: "recover" | "live";
   /** Runs on the hub before it starts (keepers, say). */
   readonly beforeStart?: (hub: CameraHub) => void;
 }
@@ -40,7 +42,7 @@ export async function startRig(options: RigOptions = {}) {
     reports: await freePort(),
     queue: await freePort(),
     reportControl: await freePort(),
-    output: await freePort(),
+    outputs: [await freePort()],
     announce: await freeUdpPort(),
   });
   const makeCamera = (ports: Awaited<ReturnType<typeof freshPorts>>) =>
@@ -80,7 +82,7 @@ export async function startRig(options: RigOptions = {}) {
     }
   }
   if (!ports) throw new Error("unreachable");
-  const { announce: _announce, output: _output, ...cameraPorts } = ports;
+  const { announce: _announce, outputs: _outputs, ...cameraPorts } = ports;
   const config = buildConfigSchema().parse({
     cameras: {
       static: [
@@ -91,11 +93,12 @@ export async function startRig(options: RigOptions = {}) {
           password: options.password ?? "pw-camera",
           control: options.control ?? "onDemand",
           ...(options.reports ? { reports: options.reports } : {}),
+          ...(options.firstContact ? { firstContact: options.firstContact } : {}),
           ...(options.formattedOutput
             ? {
                 formattedOutput: [
                   {
-                    port: ports.output,
+                    port: ports.outputs[0],
                     parse: { format: "%s,%d,%.3f,%s\\r\\n", names: ["result", "cycle", "cycleTime", "lot"] },
                   },
                 ],

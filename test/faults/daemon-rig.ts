@@ -37,7 +37,7 @@ export function daemonConfig(options: {
   const dir = tempDir("daemon-");
   const stateDir = join(dir, "state");
   const statics = Array.from({ length: options.cameras }, (_, i) => {
-    const { output: _o, announce: _a, ...ports } = fleetPorts(options.basePort, i);
+    const { outputs: _o, announce: _a, ...ports } = fleetPorts(options.basePort, i);
     const n = String(i + 1).padStart(3, "0");
     return `    - id: cam${i + 1}\n      address: 127.0.0.1\n      serial: SIM3-${n}\n      password: pw\n      ports: ${JSON.stringify(ports)}\n`;
   }).join("");

@@ -46,49 +46,63 @@ function announce(serial: string, intervalMs: number): Buffer {
   });
 }
 
+/**
+ * How many hostile frames: 10^6 by default. Bounded by count, never by time: on a busy machine the
+ * test takes longer and is given the time (FUZZ_TIMEOUT_MS), it does not do less.
+ */
+const FRAMES = Number(process.env.SMARTCAM_FUZZ_FRAMES ?? 1_000_000);
+const FUZZ_TIMEOUT_MS = 600_000;
+
 describe("hostile input", () => {
-  it("10^6 random and mutated frames: only the codec's typed error, and the buffer stays within its limit", () => {
-    const random = seededRandom(2026);
-    const encoded = TEMPLATES.map((t) => vsCodec.encode(t));
-    const byReason = new Map<string, number>();
-    let decoded = 0;
-    const limit = 4_096;
-    let decoder = vsCodec.createDecoder({ maxPayload: limit });
-    const started = Date.now();
-    for (let i = 0; i < 1_000_000; i++) {
-      let bytes: Buffer;
-      const template = encoded[i % encoded.length] as Buffer;
-      if (i % 4 === 0) {
-        bytes = Buffer.allocUnsafe(Math.floor(random() * 48));
-        for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(random() * 256);
-      } else {
-        bytes = Buffer.from(template);
-        const edits = 1 + Math.floor(random() * 3);
-        for (let e = 0; e < edits; e++)
-          bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
-        if (i % 4 === 3) bytes = bytes.subarray(0, Math.floor(random() * bytes.length));
+  it(
+    `${FRAMES} random and mutated frames: only the codec's typed error, and the buffer stays within its limit`,
+    () => {
+      const random = seededRandom(2026);
+      const encoded = TEMPLATES.map((t) => vsCodec.encode(t));
+      const byReason = new Map<string, number>();
+      let decoded = 0;
+      const limit = 4_096;
+      let decoder = vsCodec.createDecoder({ maxPayload: limit });
+      const started = Date.now();
+      let overBuffered = 0;
+      for (let i = 0; i < FRAMES; i++) {
+        let bytes: Buffer;
+        const template = encoded[i % encoded.length] as Buffer;
+        if (i % 4 === 0) {
+          bytes = Buffer.allocUnsafe(Math.floor(random() * 48));
+          for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(random() * 256);
+        } else {
+          bytes = Buffer.from(template);
+          const edits = 1 + Math.floor(random() * 3);
+          for (let e = 0; e < edits; e++)
+            bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+          if (i % 4 === 3) bytes = bytes.subarray(0, Math.floor(random() * bytes.length));
+        }
+        try {
+          vsCodec.decodeDatagram(bytes, { maxPayload: limit });
+          decoded++;
+        } catch (error) {
+          if (!(error instanceof MalformedFrameError)) throw error;
+          byReason.set(error.reason, (byReason.get(error.reason) ?? 0) + 1);
+        }
+        // The same bytes as a stream: a fresh decoder after each malformed frame, as a new connection would.
+        try {
+          decoder.push(bytes);
+          // A plain comparison, not expect(): a million matcher calls cost more than the decoding.
+          if (decoder.buffered > 14 + limit + bytes.length) overBuffered++;
+        } catch (error) {
+          if (!(error instanceof MalformedFrameError)) throw error;
+          decoder = vsCodec.createDecoder({ maxPayload: limit });
+        }
       }
-      try {
-        vsCodec.decodeDatagram(bytes, { maxPayload: limit });
-        decoded++;
-      } catch (error) {
-        if (!(error instanceof MalformedFrameError)) throw error;
-        byReason.set(error.reason, (byReason.get(error.reason) ?? 0) + 1);
-      }
-      // The same bytes as a stream: a fresh decoder after each malformed frame, as a new connection would.
-      try {
-        decoder.push(bytes);
-        expect(decoder.buffered).toBeLessThanOrEqual(14 + limit + bytes.length);
-      } catch (error) {
-        if (!(error instanceof MalformedFrameError)) throw error;
-        decoder = vsCodec.createDecoder({ maxPayload: limit });
-      }
-    }
-    console.info(
-      `1e6 hostile frames in ${Date.now() - started} ms: ${decoded} decoded, rejected by reason ${JSON.stringify(Object.fromEntries(byReason))}`,
-    );
-    expect(byReason.size).toBeGreaterThan(3);
-  });
+      console.info(
+        `${FRAMES} hostile frames in ${Date.now() - started} ms: ${decoded} decoded, rejected by reason ${JSON.stringify(Object.fromEntries(byReason))}`,
+      );
+      expect(overBuffered).toBe(0);
+      expect(byReason.size).toBeGreaterThan(3);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it("10^5 datagrams at the discovery port: counted, logged once per kind, the registry bounded", async () => {
     const port = await freeUdpPort();
@@ -133,7 +147,7 @@ describe("hostile input", () => {
     expect(discovery.refused).toBeGreaterThan(1_000);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200e6);
     discovery.stop();
-  });
+  }, 300_000);
 
   it("caps the registry even before stop()", async () => {
     const discovery = new Discovery({

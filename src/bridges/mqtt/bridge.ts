@@ -1,7 +1,7 @@
 import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { CameraEvent, CameraHub, CameraImage, IoEvent } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, CameraImage } from "../../camera/index.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
 import { CommandHandler } from "./commands.js";
@@ -9,7 +9,7 @@ import { type MqttConfig, MqttConnection } from "./connection.js";
 import { imageBytes } from "./images.js";
 import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
-import { reportPayload, statePayload } from "./payloads.js";
+import { ioMessage, reportPayload, statePayload } from "./payloads.js";
 import { Topics } from "./topics.js";
 
 export interface MqttBridgeOptions {
@@ -27,8 +27,9 @@ export interface MqttBridgeOptions {
 }
 
 /**
- * Maps the camera layer onto MQTT: retained availability and state, IO transitions, reports (lossless
- * ones through the journal, lossy ones directly at QoS 0), gaps, images, and commands back.
+ * Maps the camera layer onto MQTT: retained availability and state, reports (lossless ones through
+ * the journal, lossy ones directly at QoS 0), images, and commands back. IO transitions, gaps and
+ * formatted-output lines reach the broker through the journal (see keepers.ts).
  */
 export class MqttBridge {
   readonly topics: Topics;
@@ -88,7 +89,7 @@ export class MqttBridge {
     const bridge = this;
     new Gauge({
       name: "smartcam_mqtt",
-      help: "MQTT bridge figures: connected (0/1), published, acknowledged, replayed, inflight, journal_bytes, journal_entries, journal_dropped, journal_blocked",
+      help: "MQTT bridge figures: connected (0/1), published (journal entries sent, each once), resent (sent again after a lost connection), acknowledged (each once), replayed, inflight, journal_bytes, journal_entries, journal_dropped, journal_blocked",
       labelNames: ["figure"],
       registers: [metrics],
       collect() {
@@ -96,6 +97,7 @@ export class MqttBridge {
         const figures: Record<string, number> = {
           connected: bridge.connection.connected ? 1 : 0,
           published: bridge.outbox.published,
+          resent: bridge.outbox.resent,
           acknowledged: bridge.outbox.acknowledged,
           replayed: bridge.outbox.replayed,
           inflight: bridge.outbox.inflight,
@@ -118,11 +120,14 @@ export class MqttBridge {
     this.#unsubscribe?.();
     this.outbox.stop();
     const client = this.connection.client;
-    // A clean stop says offline itself; the Will covers only a crash.
+    // A clean stop says offline itself, for the bridge and each camera; the Will covers only a crash.
     if (client)
-      await client
-        .publishAsync(this.topics.bridgeState(), "offline", { qos: 1, retain: true })
-        .catch(() => undefined);
+      await Promise.all([
+        ...this.#options.hub.cameras.map((state) =>
+          client.publishAsync(this.topics.availability(state.id), "offline", { qos: 1, retain: true }),
+        ),
+        client.publishAsync(this.topics.bridgeState(), "offline", { qos: 1, retain: true }),
+      ]).catch(() => undefined);
     await this.connection.stop();
   }
 
@@ -157,7 +162,7 @@ export class MqttBridge {
     // retained values, and a camera may have told of its IO before this bridge started.
     for (const state of cameras)
       for (const event of hub.io(state.id)) {
-        const { topic, payload } = this.#ioMessage(event);
+        const { topic, payload } = ioMessage(topics, event);
         this.#publish(topic, payload, true);
       }
     client.subscribe([topics.commands(), topics.bridgeRequests()], { qos: 1 });
@@ -176,13 +181,6 @@ export class MqttBridge {
     this.#options.statusChanged();
   }
 
-  /** The retained message of an IO point. */
-  #ioMessage(event: IoEvent): { topic: string; payload: string } {
-    const topic = this.topics.io(event.cameraId, event.point);
-    const payload = JSON.stringify({ value: event.value, time: new Date(event.time).toISOString() });
-    return { topic, payload };
-  }
-
   #onEvent(event: CameraEvent): void {
     const topics = this.topics;
     switch (event.type) {
@@ -194,11 +192,6 @@ export class MqttBridge {
       case "state":
         this.#publish(topics.state(event.cameraId), JSON.stringify(statePayload(event.state)), true);
         return;
-      case "io": {
-        const { topic, payload } = this.#ioMessage(event);
-        this.#publish(topic, payload, true);
-        return;
-      }
       case "report":
         // Lossless reports travel through the journal (the keeper); lossy ones go now or never.
         if (event.report.lossless) return;

@@ -75,7 +75,7 @@ export class CommandHandler {
 
   allowed(camera: string): readonly string[] {
     const { perCamera, allow } = this.#context.config.commands;
-    return perCamera[camera] ?? allow;
+    return perCamera[camera] ?? this.#context.hub.commandsOf(camera) ?? allow;
   }
 
   /** The answer, and where it goes: the MQTT 5 response topic if the request gave a usable one. */

@@ -11,6 +11,7 @@ export interface Statements {
   readonly oldest: Database.Statement;
   readonly range: Database.Statement;
   readonly positions: Database.Statement;
+  readonly position1: Database.Statement;
 }
 
 export interface Totals {
@@ -26,6 +27,7 @@ const OUTBOX_COLUMNS = [
   ["boot", "INTEGER"],
   ["cycle", "INTEGER"],
   ["keep", "INTEGER NOT NULL DEFAULT 0"],
+  ["retain", "INTEGER NOT NULL DEFAULT 0"],
 ] as const;
 
 /** Opens (creating or migrating) the outbox database: SQLite in WAL mode, FULL sync when fsync. */
@@ -57,7 +59,7 @@ export function readTotals(db: Database.Database): Totals {
 function prepare(db: Database.Database): Statements {
   return {
     insert: db.prepare(
-      "INSERT INTO outbox (topic, payload, bytes, camera, inspection, boot, cycle, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO outbox (topic, payload, bytes, camera, inspection, boot, cycle, keep, retain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     rewrite: db.prepare("UPDATE outbox SET payload = ?, bytes = ? WHERE seq = ?"),
     position: db.prepare(
@@ -68,8 +70,11 @@ function prepare(db: Database.Database): Statements {
       "DELETE FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox WHERE keep = 0) RETURNING bytes, camera, inspection, boot AS bootTime, cycle",
     ),
     range: db.prepare(
-      "SELECT seq, topic, payload FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
     ),
     positions: db.prepare("SELECT camera, inspection, boot AS bootTime, cycle FROM positions"),
+    position1: db.prepare(
+      "SELECT camera, inspection, boot AS bootTime, cycle FROM positions WHERE camera = ? AND inspection = ?",
+    ),
   };
 }

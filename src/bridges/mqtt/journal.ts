@@ -18,6 +18,8 @@ export interface JournalEntry {
   readonly seq: number;
   readonly topic: string;
   readonly payload: Buffer;
+  /** Published retained (IO points: the last transition is the point's state). */
+  readonly retain: boolean;
   /** Left undelivered by a previous run of the daemon. */
   readonly replayed: boolean;
 }
@@ -35,6 +37,8 @@ export interface AppendOptions {
   readonly position?: Position;
   /** Never dropped by the dropOldest policy (gap notices: they account for what was lost). */
   readonly keep?: boolean;
+  /** Published with the retain flag. */
+  readonly retain?: boolean;
 }
 
 type DroppedRow = { [K in keyof Position]: Position[K] | null };
@@ -44,6 +48,7 @@ interface PendingAppend {
   readonly payload: Buffer;
   readonly position: Position | undefined;
   readonly keep: boolean;
+  readonly retain: boolean;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -122,6 +127,11 @@ export class Journal {
     return (this.#statements?.positions.all() ?? []) as Position[];
   }
 
+  /** Where one camera's inspection stood when its last report was journaled (read now, not at open). */
+  position(camera: string, inspection: number): Position | undefined {
+    return this.#statements?.position1.get(camera, inspection) as Position | undefined;
+  }
+
   /** Resolves once the message is on disk. Under the block policy, waits while the journal is full. */
   append(topic: string, payload: string | Buffer, options: AppendOptions = {}): Promise<void> {
     if (!this.#db) return Promise.reject(new Error("journal is not open"));
@@ -132,6 +142,7 @@ export class Journal {
         payload: bytes,
         position: options.position,
         keep: options.keep ?? false,
+        retain: options.retain ?? false,
         resolve,
         reject,
       };
@@ -157,10 +168,11 @@ export class Journal {
       seq: number;
       topic: string;
       payload: Buffer;
+      retain: number;
     }[];
     const last = rows.at(-1);
     if (last && last.seq > this.#handedOut) this.#handedOut = last.seq;
-    return rows.map((row) => ({ ...row, replayed: row.seq <= this.replayEnd }));
+    return rows.map((row) => ({ ...row, retain: row.retain === 1, replayed: row.seq <= this.replayEnd }));
   }
 
   /** The broker has it: the entry goes, and space frees for blocked appends. */
@@ -204,7 +216,7 @@ export class Journal {
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest") this.#makeRoom(entry.payload.length, st, notices);
           const p = entry.position;
-          this.#insert(st, entry.topic, entry.payload, p, entry.keep);
+          this.#insert(st, entry.topic, entry.payload, p, entry.keep, entry.retain);
           if (p) latest.set(`${p.inspection}:${p.camera}`, p);
         }
         for (const p of latest.values()) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
@@ -225,7 +237,14 @@ export class Journal {
     this.onCommitted();
   }
 
-  #insert(st: Statements, topic: string, payload: Buffer, p: Position | undefined, keep: boolean): number {
+  #insert(
+    st: Statements,
+    topic: string,
+    payload: Buffer,
+    p: Position | undefined,
+    keep: boolean,
+    retain = false,
+  ): number {
     const { lastInsertRowid } = st.insert.run(
       topic,
       payload,
@@ -235,6 +254,7 @@ export class Journal {
       p?.bootTime ?? null,
       p?.cycle ?? null,
       keep ? 1 : 0,
+      retain ? 1 : 0,
     );
     this.#bytes += payload.length;
     this.#count++;

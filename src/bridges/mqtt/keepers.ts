@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import type { CameraEvent, CameraHub, Keeper, LineKeeper, Report } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, IoKeeper, Keeper, LineKeeper, Report } from "../../camera/index.js";
 import type { DropNotice } from "./drop-runs.js";
 import type { Journal } from "./journal.js";
-import { gapPayload, reportPayload, serialPayload } from "./payloads.js";
+import { gapPayload, ioMessage, reportPayload, serialPayload } from "./payloads.js";
 import type { Topics } from "./topics.js";
 
 // What the journal keeps, in the form the bridge will publish it. The daemon hands these to the
@@ -17,6 +17,17 @@ const JOURNAL_DROPPED = "dropped from the daemon's full journal (policy dropOlde
 export function journalLineKeeper(journal: Journal, topics: Topics): LineKeeper {
   return (line) =>
     journal.append(topics.serial(line.cameraId, line.port), JSON.stringify(serialPayload(line)));
+}
+
+/**
+ * The keeper of IO transitions: each one in order, retained (the last one is the point's state),
+ * so that transitions during a broker outage or across a daemon restart still arrive.
+ */
+export function journalIoKeeper(journal: Journal, topics: Topics): IoKeeper {
+  return (event) => {
+    const { topic, payload } = ioMessage(topics, event);
+    return journal.append(topic, payload, { retain: true });
+  };
 }
 
 /** The gap event that accounts for reports the journal's dropOldest policy dropped. */
@@ -55,9 +66,10 @@ export function journalGaps(journal: Journal, topics: Topics, logger: Logger): (
   };
 }
 
-/** What the daemon journals of a camera hub: lossless reports, formatted-output lines and gap events. */
+/** What the daemon journals of a camera hub: lossless reports, formatted-output lines, IO transitions and gap events. */
 export function keepInJournal(hub: CameraHub, journal: Journal, topics: Topics, logger: Logger): void {
   hub.addKeeper(journalKeeper(journal, topics));
   hub.addLineKeeper(journalLineKeeper(journal, topics));
+  hub.addIoKeeper(journalIoKeeper(journal, topics));
   hub.events.subscribe(journalGaps(journal, topics, logger));
 }

@@ -35,9 +35,16 @@ export class Outbox {
   #tokens = 0;
   #lastRefill = 0;
   #timer: TimerHandle | undefined;
+  /** Entries sent, each once: a resend after a lost connection counts in resent instead. */
   published = 0;
+  /** Sends of entries already published once, whose PUBACK the lost connection took with it. */
+  resent = 0;
+  /** Entries the broker acknowledged (each once): they left the journal. */
   acknowledged = 0;
+  /** Entries from a previous run of the daemon, published once each. */
   replayed = 0;
+  /** Seqs that went back to their cursor unacknowledged: their next send is a resend. */
+  readonly #rewound = new Set<number>();
 
   constructor(options: OutboxOptions) {
     this.#options = options;
@@ -66,6 +73,7 @@ export class Outbox {
 
   /** Makes the cursor of seq's range fall back to just before it, so that it is sent again. */
   #rewind(seq: number): void {
+    this.#rewound.add(seq);
     if (seq <= this.#options.journal.replayEnd) this.#replayCursor = Math.min(this.#replayCursor, seq - 1);
     else this.#liveCursor = Math.min(this.#liveCursor, seq - 1);
   }
@@ -139,9 +147,12 @@ export class Outbox {
   #send(client: MqttClient, entry: JournalEntry): void {
     this.#inflight.add(entry.seq);
     const payload = entry.replayed ? markReplayed(entry.payload) : entry.payload;
-    this.published++;
-    if (entry.replayed) this.replayed++;
-    client.publish(entry.topic, payload, { qos: 1 }, (error) => {
+    if (this.#rewound.delete(entry.seq)) this.resent++;
+    else {
+      this.published++;
+      if (entry.replayed) this.replayed++;
+    }
+    client.publish(entry.topic, payload, { qos: 1, retain: entry.retain }, (error) => {
       if (!this.#inflight.delete(entry.seq)) return;
       if (error) {
         this.#rewind(entry.seq);

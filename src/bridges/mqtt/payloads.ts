@@ -3,9 +3,11 @@ import {
   type CameraState,
   type DatumJson,
   datumToJson,
+  type IoEvent,
   type Report,
   type SerialLineEvent,
 } from "../../camera/index.js";
+import type { Topics } from "./topics.js";
 
 const datumJson: z.ZodType<DatumJson> = z.lazy(() =>
   z.union([
@@ -187,4 +189,13 @@ export function payloadJsonSchemas(): Record<string, unknown> {
       z.toJSONSchema(schema, { unrepresentable: "any" }),
     ]),
   );
+}
+
+/** An IO point's retained message: one per transition, the last one being the point's state. */
+export function ioMessage(topics: Topics, event: IoEvent): { topic: string; payload: string } {
+  const payload: z.infer<typeof schemas.io> = {
+    value: event.value,
+    time: new Date(event.time).toISOString(),
+  };
+  return { topic: topics.io(event.cameraId, event.point), payload: JSON.stringify(payload) };
 }

@@ -118,11 +118,6 @@ export class FormattedOutputClient {
     this.#framer.reset();
   }
 
-  /** Drops the connection now (its camera's session went offline) and reconnects as after any drop. */
-  drop(): void {
-    this.#socket?.destroy();
-  }
-
   #connect(): void {
     const { host, config, logger } = this.options;
     const socket = connect({

@@ -38,6 +38,7 @@ export class SerialPorts {
 
   add(cameraId: string, host: string, configs: readonly FormattedOutputConfig[], standalone: boolean): void {
     const { clock, random, logger, reconnect, emit, keep } = this.#options;
+    this.remove(cameraId);
     if (standalone) {
       this.#standalone.set(cameraId, {
         id: cameraId,
@@ -87,9 +88,11 @@ export class SerialPorts {
     else emit({ type: "offline", cameraId, reason: "no formatted-output port connected", state: next });
   }
 
-  /** The camera's binary session went offline: its text ports go with it, and come back by themselves. */
-  drop(cameraId: string): void {
-    for (const client of this.#clients.get(cameraId) ?? []) client.drop();
+  /** The camera is no longer run (an adopted camera that went away): its ports close for good. */
+  remove(cameraId: string): void {
+    for (const client of this.#clients.get(cameraId) ?? []) client.stop();
+    this.#clients.delete(cameraId);
+    this.#standalone.delete(cameraId);
   }
 
   counters(): { cameraId: string; port: number; counters: SerialCounters }[] {

@@ -12,7 +12,8 @@ import { SimServices } from "./services.js";
 import { plainAddress, SimError } from "./sim-error.js";
 import { SimUdp } from "./udp.js";
 
-export type SimPorts = Ports & { readonly output: number };
+/** A camera's ports; outputs are its formatted-output ports (a real camera has four, 49211-49214). */
+export type SimPorts = Ports & { readonly outputs: readonly number[] };
 export type ServicePort = "io" | "acquire" | "rpc" | "reports" | "queue" | "reportControl";
 const SERVICE_PORTS: readonly ServicePort[] = ["io", "acquire", "rpc", "reports", "queue", "reportControl"];
 
@@ -113,11 +114,12 @@ export class SimulatedCamera {
     await this.#listen(ports.monitor, (socket) => this.#acceptMonitor(socket));
     for (const port of SERVICE_PORTS)
       await this.#listen(ports[port], (socket) => this.#acceptService(socket, port));
-    await this.#listen(ports.output, (socket) => {
-      this.#outputClients.add(socket);
-      socket.on("close", () => this.#outputClients.delete(socket));
-      socket.on("data", () => undefined);
-    });
+    for (const port of ports.outputs)
+      await this.#listen(port, (socket) => {
+        this.#outputClients.add(socket);
+        socket.on("close", () => this.#outputClients.delete(socket));
+        socket.on("data", () => undefined);
+      });
     await this.#udp.start();
     this.every(this.heartbeatMs, () => this.#heartbeat());
     const rate = this.options.rateHz ?? 2;

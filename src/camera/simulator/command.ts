@@ -28,14 +28,15 @@ export async function runSimulator(options: SimulateOptions, logger: Logger): Pr
   });
   await fleet.start();
   fleet.cameras.forEach((camera, i) => {
-    const { output, ...ports } = fleetPorts(options.basePort, i);
+    const { outputs, announce: _default, ...ports } = fleetPorts(options.basePort, i);
     logger.info(
       {
         name: camera.identity.name,
         serial: camera.identity.serial,
         address: options.host,
         ports,
-        formattedOutputPort: output,
+        formattedOutputPorts: outputs,
+        announceTo: options.announce ? `${options.announce.host}:${options.announce.port}` : "none",
       },
       "simulated camera up",
     );

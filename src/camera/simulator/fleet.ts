@@ -7,7 +7,7 @@ export interface FleetOptions {
   readonly seed: number;
   readonly rateHz: number;
   readonly host: string;
-  /** Camera i takes basePort + 20*i and the eight ports after it. */
+  /** Camera i takes basePort + 20*i and the eleven ports after it (four of formatted output). */
   readonly basePort: number;
   readonly password: string;
   readonly codec: FrameCodec;
@@ -31,7 +31,7 @@ export function fleetPorts(basePort: number, index: number): SimPorts {
     reports: base + 5,
     queue: base + 6,
     reportControl: base + 7,
-    output: base + 8,
+    outputs: [base + 8, base + 9, base + 10, base + 11],
     announce: 49495,
   };
 }

@@ -171,7 +171,7 @@ describe("the OPC UA model", () => {
     rig = await startOpcuaRig({ formattedOutput: true });
     await rig.online();
     const session = await rig.connect();
-    const port = `ns=1;s=cam1.FormattedOutput.Port${rig.ports.output}`;
+    const port = `ns=1;s=cam1.FormattedOutput.Port${rig.ports.outputs[0]}`;
     await until(() => rig?.hub.serial.isStandalone("cam1") === false, 1_000, "the hub");
     const before = rig.events.length;
     rig.camera.services.reporting.trigger(0);

@@ -137,9 +137,9 @@ describe("formatted-output ports against a plain TCP server", () => {
 });
 
 describe("formatted output of a camera with a binary session (the simulator)", () => {
-  it("reads a line per cycle and goes offline together with the session", async () => {
+  it("reads a line per cycle, and a malformed REPORT frame that drops the session costs no line", async () => {
     const { startRig } = await import("../rig.js");
-    const rig = await startRig({ formattedOutput: true, heartbeatMs: 100, timeoutMs: 400 });
+    const rig = await startRig({ formattedOutput: true, heartbeatMs: 100, timeoutMs: 400, rateHz: 0 });
     stops.push(() => rig.stop());
     await rig.online();
     // The text port connects on its own: trigger until its first line arrives.
@@ -154,9 +154,20 @@ describe("formatted output of a camera with a binary session (the simulator)", (
       lot: expect.stringMatching(/^LOT-\d+$/),
     });
     const before = rig.hub.serial.counters()[0]?.counters.reconnects ?? 0;
-    rig.camera.freeze();
-    await rig.waitFor((e) => e.type === "offline", 3_000);
-    await sleep(50);
-    expect(rig.hub.serial.counters()[0]?.counters.reconnects).toBeGreaterThan(before);
+    const mark = rig.events.length;
+    rig.camera.sendMalformed("reports");
+    await rig.waitFor((e) => e.type === "offline", 3_000, mark);
+    // The camera writes its text while the binary session is down and while it comes back.
+    for (let i = 0; i < 10; i++) {
+      rig.camera.services.reporting.tick();
+      await sleep(10);
+    }
+    await rig.online(mark);
+    const last = (await rig.hub.command("cam1", "trigger", {})).cycle;
+    await rig.waitFor((e) => e.type === "serial" && e.fields?.cycle === last, 3_000);
+    const seen = rig.events.flatMap((e) => (e.type === "serial" ? [Number(e.fields?.cycle)] : []));
+    const from = seen.indexOf(cycle);
+    expect(seen.slice(from)).toEqual(Array.from({ length: last - cycle + 1 }, (_, i) => cycle + i));
+    expect(rig.hub.serial.counters()[0]?.counters.reconnects).toBe(before);
   });
 });
