@@ -88,7 +88,11 @@ export function main(argv: readonly string[]): void {
     .option("--seed <n>", "seed: the same seed gives the same cameras and data", "1")
     .option("--rate <hz>", "inspection cycles per second per camera", "2")
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--base-port <port>", "camera i listens on base-port + 20*i and the next 8 ports", "21000")
+    .option(
+      "--base-port <port>",
+      "camera i listens on base-port + 20*i and the next 11 ports (the last four: formatted output)",
+      "21000",
+    )
     .option("--password <password>", "what the cameras accept for LOGIN", "simulator")
     .option("--announce <host:port>", "where to send ANNOUNCE datagrams", "127.0.0.1:49495")
     .option("--no-announce", "send no announces")

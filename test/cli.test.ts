@@ -44,6 +44,66 @@ describe("smartcam-bridge CLI", () => {
     expect(stdout).not.toContain("tok-cli");
   });
 
+  it("check-config --announce shows what the first matching discovery rule runs, secrets redacted", () => {
+    const file = join(tempDir(), "c.yaml");
+    writeFileSync(
+      file,
+      [
+        "cameras:",
+        "  discovery:",
+        "    rules:",
+        "      - match: { namePattern: '^line7-', model: VS-100 }",
+        "        password: pw-RULE-SECRET",
+        "        control: hold",
+        "        commands: [status, trigger]",
+        "        formattedOutput: [{ port: 49212, parse: { csv: { names: [result, cycle] } } }]",
+        "      - match: { subnet: 10.9.0.0/16 }",
+        "        adopt: false",
+        "    adopt: { subnets: [10.0.0.0/8] }",
+        "",
+      ].join("\n"),
+    );
+    const run = (announce: Record<string, string>) =>
+      cli(["check-config", file, "--announce", JSON.stringify(announce)]);
+    const first = run({ name: "line7-cam", serial: "S7", ip: "10.9.1.7", model: "VS-100" });
+    expect(first.code).toBe(0);
+    const shown = JSON.parse(first.stdout) as {
+      adopted: boolean;
+      rule: number;
+      camera: Record<string, unknown>;
+    };
+    expect(shown).toMatchObject({
+      adopted: true,
+      rule: 0,
+      camera: {
+        id: "line7-cam",
+        address: "10.9.1.7",
+        serial: "S7",
+        password: "[redacted]",
+        control: "hold",
+        commands: ["status", "trigger"],
+        formattedOutput: [{ port: 49212 }],
+      },
+    });
+    expect(first.stdout).not.toContain("RULE-SECRET");
+    // Another model: the first rule does not match, the second refuses the subnet.
+    expect(
+      JSON.parse(run({ name: "line7-cam", serial: "S8", ip: "10.9.1.8", model: "VS-200" }).stdout),
+    ).toEqual({
+      adopted: false,
+      why: "rule 1, the first that matches, says adopt: false",
+    });
+    // The adopt shorthand comes last, with the defaults.
+    expect(JSON.parse(run({ name: "x", serial: "S9", ip: "10.1.1.1" }).stdout)).toMatchObject({
+      adopted: true,
+      rule: 2,
+      camera: { control: "onDemand", firstContact: "recover", formattedOutput: [] },
+    });
+    const bad = run({ name: "x", ip: "10.1.1.1" });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain("--announce serial");
+  });
+
   it("check-config exits 78 and names the keys on a bad config", () => {
     const file = join(tempDir(), "c.yaml");
     writeFileSync(file, "log:\n  levle: info\n");

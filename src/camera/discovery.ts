@@ -48,6 +48,11 @@ export class Discovery {
     this.#options = options;
   }
 
+  /** Whether the camera with this serial announced within the last three intervals. */
+  hears(serial: string): boolean {
+    return this.#registry.has(serial);
+  }
+
   get cameras(): Announce[] {
     return [...this.#registry.values()].map((entry) => entry.announce);
   }

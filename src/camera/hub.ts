@@ -85,6 +85,7 @@ export class CameraHub {
     });
     // A camera's text ports keep their own TCP liveness: a failed binary session does not cut them.
     this.events.subscribe((event) => {
+      if (event.type === "offline") this.#offline(event.cameraId);
       if (event.type !== "io") return;
       this.#remember(event);
       this.#keepIo(event);
@@ -344,6 +345,14 @@ export class CameraHub {
       }
       this.#retire(id, session, "lost: no announce for three intervals and the session is down");
     }
+  }
+
+  /** An adopted camera whose session went down while discovery does not hear it is retired too. */
+  #offline(id: string): void {
+    const session = this.#sessions.get(id);
+    const serial = session?.state.serial;
+    if (!session || !serial || !this.#adopted.has(id) || this.#discovery?.hears(serial) !== false) return;
+    this.#retire(id, session, "session down and the camera no longer announces");
   }
 
   #retire(id: string, session: CameraSession, reason: string): void {

@@ -233,7 +233,7 @@ export function camerasSchema(secret: SecretField) {
       reconnect: z
         .strictObject({
           initialMs: z.int().min(10).default(1_000),
-          maxMs: z.int().min(100).default(30_000),
+          maxMs: z.int().min(100).default(10_000),
         })
         .prefault({}),
     })

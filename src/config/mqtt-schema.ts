@@ -52,7 +52,10 @@ export function mqttSchema(secret: SecretField, hostname: string) {
       keepaliveS: z.int().min(5).max(3_600).default(30),
       connectTimeoutMs: z.int().min(500).max(120_000).default(10_000),
       reconnect: z
-        .strictObject({ initialMs: z.int().min(10).default(1_000), maxMs: z.int().min(100).default(30_000) })
+        .strictObject({ initialMs: z.int().min(10).default(500), maxMs: z.int().min(100).default(4_000) })
+        .describe(
+          "backoff between connection attempts; maxMs bounds how long after a broker returns the bridge is back",
+        )
         .prefault({}),
       journal: z
         .strictObject({

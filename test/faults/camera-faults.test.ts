@@ -141,7 +141,7 @@ describe("fault suite: each fault ends with every produced report accounted for"
     await fault.rig.broker.start();
     await sleep(1_000);
     const [result] = await settle("journal bound, policy dropOldest", fault);
-    expect(result?.inGaps).toBeGreaterThanOrEqual(fault.rig.journal.dropped - 50);
+    expect(result?.inGaps).toBeGreaterThanOrEqual(fault.rig.journal.droppedReports - 50);
     // One growing notice for the outage's run, not one per dropped report.
     expect(result?.gapEvents).toBeLessThanOrEqual(3);
     const { gaps } = received(fault.rig.sub.messages);

@@ -37,9 +37,13 @@ export function daemonConfig(options: {
   const dir = tempDir("daemon-");
   const stateDir = join(dir, "state");
   const statics = Array.from({ length: options.cameras }, (_, i) => {
-    const { outputs: _o, announce: _a, ...ports } = fleetPorts(options.basePort, i);
+    const { outputs, announce: _a, ...ports } = fleetPorts(options.basePort, i);
     const n = String(i + 1).padStart(3, "0");
-    return `    - id: cam${i + 1}\n      address: 127.0.0.1\n      serial: SIM3-${n}\n      password: pw\n      ports: ${JSON.stringify(ports)}\n`;
+    // Every camera's first formatted-output port, read as the simulator's job writes it.
+    const text = JSON.stringify([
+      { port: outputs[0], parse: { format: "%s,%d,%.3f,%s\\r\\n", names: ["result", "cycle", "ms", "lot"] } },
+    ]);
+    return `    - id: cam${i + 1}\n      address: 127.0.0.1\n      serial: SIM3-${n}\n      password: pw\n      ports: ${JSON.stringify(ports)}\n      formattedOutput: ${text}\n`;
   }).join("");
   const file = join(dir, "config.yaml");
   writeFileSync(

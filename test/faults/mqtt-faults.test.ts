@@ -56,9 +56,13 @@ describe("the daemon process and the broker", () => {
       children.push(daemon);
       const sub = await subscriber(b.url, "fault/+/+/0");
       const state = await subscriber(b.url, "fault/bridge/state");
-      clients.push(sub.client, state.client);
+      const io = await subscriber(b.url, "fault/+/io/+");
+      const text = await subscriber(b.url, "fault/+/serial/+");
+      clients.push(sub.client, state.client, io.client, text.client);
       await sub.waitFor((m) => m.topic === "fault/cam2/report/0", 10_000);
+      await text.waitFor((m) => m.topic.startsWith("fault/cam2/serial/"), 10_000);
 
+      const outageStart = Date.now();
       await b.stop();
       await sleep(8_000);
       if (kill) {
@@ -68,6 +72,7 @@ describe("the daemon process and the broker", () => {
         children.push(daemon);
       }
       await sleep(12_000);
+      const outageEnd = Date.now();
       const mark = state.messages.length;
       await b.start();
       await state.waitFor(
@@ -130,6 +135,38 @@ describe("the daemon process and the broker", () => {
         if (!kill) {
           const cycles = reports.map((r) => r.cycle);
           expect(cycles).toEqual([...cycles].sort((a, b) => a - b));
+        }
+        // IO transitions made during the outage arrive, in order, point by point.
+        const byPoint = new Map<string, number[]>();
+        // Retained copies the broker hands out on a (re)subscription are states, not transitions.
+        for (const m of io.messages.filter((m) => !m.retain && m.topic.startsWith(`fault/${camera}/io/`))) {
+          // What a previous run left is replayed on its own cursor beside live messages: each in order.
+          const key = `${m.topic}${io.json(m).replayed ? " (replayed)" : ""}`;
+          const times = byPoint.get(key) ?? [];
+          times.push(Date.parse(String(io.json(m).time)));
+          byPoint.set(key, times);
+        }
+        const out0 = [...byPoint].flatMap(([key, times]) =>
+          key.startsWith(`fault/${camera}/io/out0`) ? times : [],
+        );
+        const during = out0.filter((t) => t > outageStart + 1_000 && t < outageEnd - 1_000);
+        for (const times of byPoint.values()) expect(times).toEqual([...times].sort((a, b) => a - b));
+        // Formatted-output lines: every line the daemon read, once and in order (QoS 1 may repeat
+        // one; seq counts per daemon run). Across a SIGKILL, lines the camera wrote while no
+        // daemon read them are gone: TCP text has no acknowledgement.
+        const lines = text.messages
+          .filter((m) => m.topic.startsWith(`fault/${camera}/serial/`))
+          .map((m) => text.json(m));
+        const seqs = [...new Set(lines.map((l) => Number(l.seq)))];
+        console.info(
+          `[accounting] ${camera}: ${out0.length} out0 transitions (${during.length} during the outage), ${seqs.length} formatted-output lines`,
+        );
+        if (!kill) {
+          expect(during.length).toBeGreaterThan(20);
+          expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+        } else {
+          const replayedSeqs = lines.filter((l) => l.replayed).map((l) => Number(l.seq));
+          expect(replayedSeqs).toEqual([...replayedSeqs].sort((a, b) => a - b));
         }
       }
     },

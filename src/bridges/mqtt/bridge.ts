@@ -158,12 +158,17 @@ export class MqttBridge {
       );
       this.#publish(topics.state(state.id), JSON.stringify(statePayload(state)), true);
     }
-    // The IO as the hub last heard it: a broker that restarted without persistence lost the
-    // retained values, and a camera may have told of its IO before this bridge started.
+    // The IO as the hub last heard it, again: a broker that restarted without persistence lost
+    // the retained values. Through the journal, behind the transitions it still holds, so that a
+    // subscriber sees every point's values in order.
     for (const state of cameras)
       for (const event of hub.io(state.id)) {
         const { topic, payload } = ioMessage(topics, event);
-        this.#publish(topic, payload, true);
+        this.#options.journal
+          .append(topic, payload, { retain: true })
+          .catch((error: unknown) =>
+            this.#options.logger.warn({ err: error, topic }, "IO state not journaled"),
+          );
       }
     client.subscribe([topics.commands(), topics.bridgeRequests()], { qos: 1 });
     client.on("message", (_topic, _payload, packet) => {

@@ -76,7 +76,10 @@ export class Journal {
   readonly #drops: DropRuns | undefined;
   /** Entries up to this seq were written by a previous run. */
   replayEnd = 0;
+  /** Entries the dropOldest policy dropped: reports (told in gap notices), lines and IO transitions. */
   dropped = 0;
+  /** Of those, reports: each lies inside a gap notice. */
+  droppedReports = 0;
   appended = 0;
   /** Called after new entries are committed, so that the publisher can look at them. */
   onCommitted: () => void = () => undefined;
@@ -278,7 +281,10 @@ export class Journal {
       this.#bytes -= row.bytes;
       this.#count--;
       this.dropped++;
-      if (row.camera !== null) this.#drops?.note(row as Position, this.#handedOut, notices);
+      if (row.camera !== null) {
+        this.droppedReports++;
+        this.#drops?.note(row as Position, this.#handedOut, notices);
+      }
       if (this.dropped === 1 || this.dropped % 1_000 === 0) {
         this.#options.logger.warn(
           { dropped: this.dropped },

@@ -54,8 +54,10 @@ export const schemas = {
     })
     .describe("<base>/<camera>/state, retained"),
   io: z
-    .strictObject({ value: z.boolean(), time: z.string() })
-    .describe("<base>/<camera>/io/<point>, retained, one per transition"),
+    .strictObject({ value: z.boolean(), time: z.string(), replayed: z.boolean().optional() })
+    .describe(
+      "<base>/<camera>/io/<point>, retained, QoS 1, one per transition in order, through the journal",
+    ),
   report: z
     .strictObject({
       id: z.string().describe("serial-boot-inspection-cycle: unique across camera and daemon restarts"),
@@ -100,6 +102,7 @@ export const schemas = {
       error: z.string().optional().describe("why the line did not parse"),
       time: z.string(),
       seq: z.int().describe("per port, from 1 at daemon start"),
+      replayed: z.boolean().optional(),
     })
     .describe("<base>/<camera>/serial/<port>, QoS 1: one formatted-output line"),
   commandResponse: z

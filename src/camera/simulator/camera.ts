@@ -72,6 +72,8 @@ export class SimulatedCamera {
   slot = 0;
   bootTime: number;
   frozen = false;
+  /** False while announces are suppressed (a switch dropping broadcasts); the sessions go on. */
+  announcing = true;
   readonly #servers: Server[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #outputClients = new Set<Socket>();

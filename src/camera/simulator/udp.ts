@@ -78,7 +78,7 @@ export class SimUdp {
   announce(): void {
     const cam = this.#camera;
     const target = cam.options.announce;
-    if (cam.frozen || !target || !this.#announcer) return;
+    if (cam.frozen || !cam.announcing || !target || !this.#announcer) return;
     const frame = cam.options.codec.encode({
       type: MessageType.ANNOUNCE,
       flags: 0,

@@ -119,8 +119,11 @@ describe("lossless delivery through the journal", () => {
       5_000,
     );
     await sleep(1_000);
+    // The journal held reports and IO transitions: every one of them comes again, flagged.
+    const flagged = rig.sub.messages.filter((m) => m.payload.toString().includes('"replayed":true'));
+    expect(flagged.length).toBeGreaterThanOrEqual(left);
     const replayed = reports(rig.sub.messages).filter((r) => r.replayed);
-    expect(replayed.length).toBeGreaterThanOrEqual(left);
+    expect(replayed.length).toBeGreaterThan(0);
     const cycles = replayed.map((r) => r.cycle);
     expect(cycles).toEqual([...cycles].sort((a, b) => a - b));
   });
