@@ -69,7 +69,12 @@ export function opcuaSchema(hostname: string) {
         .array(userSchema)
         .default([])
         .describe("name, scrypt hash and role (observer, operator, engineer)"),
-      maxSessions: z.int().min(1).max(1_000).default(50),
+      maxSessions: z
+        .int()
+        .min(1)
+        .max(1_000)
+        .default(100)
+        .describe("concurrent client sessions; one more is refused at once with BadTooManySessions"),
       maxQueueSize: z
         .int()
         .min(1)

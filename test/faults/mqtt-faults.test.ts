@@ -133,7 +133,8 @@ describe("the daemon process and the broker", () => {
         const replayed = reports.filter((r) => r.replayed).map((r) => r.cycle);
         expect(replayed).toEqual([...replayed].sort((a, b) => a - b));
         if (!kill) {
-          const cycles = reports.map((r) => r.cycle);
+          // In order, once the duplicates QoS 1 allows (resends of what lost its PUBACK) are set aside.
+          const cycles = [...new Set(reports.map((r) => r.cycle))];
           expect(cycles).toEqual([...cycles].sort((a, b) => a - b));
         }
         // IO transitions made during the outage arrive, in order, point by point.

@@ -1,9 +1,13 @@
 import {
+  AccessLevelFlag,
   type BaseNode,
+  BrowseDirection,
   makeNodeId,
+  NodeClass,
   type NodeId,
   PermissionType,
   type RolePermissionTypeOptions,
+  type UAVariable,
   WellKnownRoles,
 } from "node-opcua";
 import { OPCUA_ROLES, type OpcuaRole } from "../../config/opcua-schema.js";
@@ -47,4 +51,23 @@ export function restrictCall(node: BaseNode, level: Level): void {
 
 export function restrictWrite(node: BaseNode, level: Level): void {
   node.setRolePermissions(permissions(level, PermissionType.Write));
+}
+
+/**
+ * Every variable below node (by hierarchical references) becomes read-only for everyone: what a
+ * nodeset instantiates is writable unless told otherwise, and nothing here is a client's to set.
+ * Writable nodes are made so one by one afterwards (IO outputs, with restrictWrite).
+ */
+export function readOnlySubtree(node: BaseNode, seen = new Set<string>()): void {
+  const key = node.nodeId.toString();
+  if (seen.has(key)) return;
+  seen.add(key);
+  if (node.nodeClass === NodeClass.Variable) {
+    const variable = node as UAVariable;
+    variable.accessLevel = AccessLevelFlag.CurrentRead;
+    variable.userAccessLevel = AccessLevelFlag.CurrentRead;
+  }
+  for (const reference of node.findReferencesExAsObject("HierarchicalReferences", BrowseDirection.Forward))
+    if (reference.nodeClass === NodeClass.Variable || reference.nodeClass === NodeClass.Object)
+      readOnlySubtree(reference, seen);
 }

@@ -47,6 +47,9 @@ function logLine(args: unknown[]): string {
  * says otherwise, users checked against scrypt hashes, and every certificate store under the
  * state directory (node-opcua would otherwise write under $HOME, which a hardened unit forbids).
  */
+/** Channels beyond maxSessions: clients that are opening, or that hold a channel without a session. */
+const CONNECTION_HEADROOM = 16;
+
 export class OpcuaServer {
   readonly #options: OpcuaServerOptions;
   #server: OPCUAServer | undefined;
@@ -128,6 +131,10 @@ export class OpcuaServer {
         MessageSecurityMode.SignAndEncrypt,
       ],
       allowAnonymous: config.anonymous,
+      // Room for a channel per session and some that are opening: past maxSessions a client is
+      // answered BadTooManySessions at once, where the transport's own cap (10 by default) made
+      // the 11th client wait for its own timeout.
+      maxConnectionsPerEndpoint: config.maxSessions + CONNECTION_HEADROOM,
       serverCertificateManager: serverCertificates,
       userCertificateManager: userCertificates,
       serverCapabilities: {

@@ -21,7 +21,7 @@ import {
   type CommandResult,
   type Report,
 } from "../../camera/index.js";
-import { type Level, restrictCall } from "./permissions.js";
+import { type Level, readOnlySubtree, restrictCall } from "./permissions.js";
 import { statusOf } from "./status.js";
 import type { StructureName, Structures } from "./structures.js";
 import { fromDatum } from "./values.js";
@@ -114,6 +114,8 @@ export class VisionSystem {
     const configuration = this.node.getComponentByName("ConfigurationManagement", mv) as UAObject;
     this.#activeConfiguration = configuration.getComponentByName("ActiveConfiguration", mv) as UAVariable;
     this.#bindMethods(machine, auto, configuration);
+    // Identification, ActiveConfiguration and every state variable are the camera's to say.
+    readOnlySubtree(this.node);
     moveTo(this.#state, "Preoperational");
   }
 

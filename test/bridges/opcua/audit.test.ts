@@ -1,0 +1,87 @@
+import { AttributeIds, BrowseDirection, type ClientSession, NodeClass, StatusCodes } from "node-opcua";
+import { afterEach, describe, expect, it } from "vitest";
+import { type OpcuaRig, startOpcuaRig } from "./rig.js";
+
+let rig: OpcuaRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+/** Every variable below the node, by hierarchical references, as the client browses them. */
+async function variablesBelow(session: ClientSession, root: string): Promise<string[]> {
+  const seen = new Set<string>([root]);
+  const variables: string[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const nodeId = queue.shift() as string;
+    const result = await session.browse({
+      nodeId,
+      browseDirection: BrowseDirection.Forward,
+      referenceTypeId: "HierarchicalReferences",
+      includeSubtypes: true,
+      nodeClassMask: NodeClass.Object | NodeClass.Variable,
+      resultMask: 63,
+    });
+    for (const reference of result.references ?? []) {
+      const id = reference.nodeId.toString();
+      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
+      seen.add(id);
+      queue.push(id);
+      if (reference.nodeClass === NodeClass.Variable) variables.push(id);
+    }
+  }
+  return variables;
+}
+
+/** Writes each variable's own value back: what succeeds is what that user may write. */
+async function writable(session: ClientSession, variables: readonly string[]): Promise<string[]> {
+  const ok: string[] = [];
+  for (const nodeId of variables) {
+    const current = await session.read({ nodeId, attributeId: AttributeIds.Value });
+    if (current.value.value === null) {
+      const status = await session.write({ nodeId, attributeId: AttributeIds.Value, value: current });
+      if (status === StatusCodes.Good) ok.push(nodeId);
+      continue;
+    }
+    const status = await session.write({
+      nodeId,
+      attributeId: AttributeIds.Value,
+      value: { value: current.value },
+    });
+    if (status === StatusCodes.Good) ok.push(nodeId);
+  }
+  return ok;
+}
+
+describe("OPC UA address space audit", () => {
+  it("writes succeed only on IO outputs and virtual points, and only for an operator or engineer", async () => {
+    rig = await startOpcuaRig({ rateHz: 0 });
+    await rig.online();
+    const anonymous = await rig.connect("anonymous");
+    const roots = ["ns=1;s=cam1.VisionSystem", "ns=1;s=cam1"];
+    const variables = [
+      ...new Set((await Promise.all(roots.map((root) => variablesBelow(anonymous, root)))).flat()),
+    ];
+    // The VisionSystem's Identification, configuration and state machine, and the plain folder.
+    expect(variables.length).toBeGreaterThan(30);
+    expect(variables).toContain("ns=1;s=cam1.VisionSystem.Identification.SerialNumber");
+    const outputs = ["ns=1;s=cam1.IO.out0", "ns=1;s=cam1.IO.out1", "ns=1;s=cam1.IO.v0"];
+    for (const user of ["anonymous", "olga"] as const)
+      expect(await writable(await rig.connect(user), variables)).toEqual([]);
+    for (const user of ["otto", "erin"] as const)
+      expect((await writable(await rig.connect(user), variables)).sort()).toEqual(
+        outputs.filter((id) => variables.includes(id)).sort(),
+      );
+  });
+
+  it("serves more than ten clients at once and refuses one past opcua.maxSessions at once", async () => {
+    rig = await startOpcuaRig({ rateHz: 0, opcua: { maxSessions: 14 } });
+    const sessions = await Promise.all(Array.from({ length: 14 }, () => rig?.connect("anonymous")));
+    for (const session of sessions)
+      expect((await session?.read({ nodeId: "ns=1;s=cam1.Online", attributeId: 13 }))?.statusCode).toBe(
+        StatusCodes.Good,
+      );
+    await expect(rig.connect("anonymous")).rejects.toThrow(/BadTooManySessions/);
+  });
+});
