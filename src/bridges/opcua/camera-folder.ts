@@ -93,10 +93,18 @@ export class CameraFolder {
       ["InControl", state.inControl],
     ] as const)
       this.#state.set(name, str(value));
-    this.#stats.set("Inspections", u32(state.counters.inspections));
-    this.#stats.set("Passed", u32(state.counters.passed));
-    this.#stats.set("Failed", u32(state.counters.failed));
+    // The state's counters are as of the last status or announce; reports move them on.
+    if (this.#counts.size === 0) this.#setCounts(state.counters.passed, state.counters.failed);
     this.#stats.set("Gaps", u32(this.#gaps));
+  }
+
+  /** Passed and failed per inspection, as its last report counted them. */
+  readonly #counts = new Map<number, { passed: number; failed: number }>();
+
+  #setCounts(passed: number, failed: number, at?: Date): void {
+    this.#stats.set("Inspections", u32(passed + failed), at);
+    this.#stats.set("Passed", u32(passed), at);
+    this.#stats.set("Failed", u32(failed), at);
   }
 
   /** Every variable that the camera's values fill, which go Bad while it is away. */
@@ -139,6 +147,17 @@ export class CameraFolder {
     this.#stats.set("CycleTimeMs", dbl(report.stats.cycleTimeMs), at);
     this.#stats.set("ProcessTimeMs", dbl(report.stats.processTimeMs), at);
     this.#stats.set("Dropped", u32(report.stats.dropped), at);
+    this.#counts.set(report.inspection, {
+      passed: report.stats.passedCount,
+      failed: report.stats.failedCount,
+    });
+    let passed = 0;
+    let failed = 0;
+    for (const count of this.#counts.values()) {
+      passed += count.passed;
+      failed += count.failed;
+    }
+    this.#setCounts(passed, failed, at);
     this.#report.set("Passed", bool(report.passed), at);
     this.#report.set("Inspection", u32(report.inspection), at);
     this.#report.set("Recovered", bool(report.recovered), at);

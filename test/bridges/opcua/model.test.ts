@@ -129,6 +129,20 @@ describe("the OPC UA model", () => {
     expect(metrics).toMatch(/smartcam_opcua_events_total \d+/);
   });
 
+  it("moves Statistics with every report: inspections, passed and failed as the camera counts them", async () => {
+    rig = await startOpcuaRig({ rateHz: 0 });
+    await rig.online();
+    const session = await rig.connect();
+    for (let i = 0; i < 12; i++) await rig.hub.command("cam1", "trigger", {});
+    const inspection = rig.camera.inspections[0];
+    await until(() => rig?.reports().at(-1)?.cycle === inspection?.cycle, 5_000, "the reports");
+    const value = async (name: string) => (await read(session, `ns=1;s=cam1.Statistics.${name}`)).value.value;
+    expect(await value("Inspections")).toBe(inspection?.cycle);
+    expect(await value("Passed")).toBe(inspection?.passedCount);
+    expect(await value("Failed")).toBe(inspection?.failedCount);
+    expect(inspection?.cycle).toBeGreaterThanOrEqual(12);
+  });
+
   it("marks values BadNoCommunication while the camera is frozen, keeping them, and Good once it is back", async () => {
     rig = await startOpcuaRig({ heartbeatMs: 100, timeoutMs: 500 });
     await rig.online();
