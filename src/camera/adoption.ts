@@ -46,39 +46,48 @@ function matches(rule: Rule, announce: Announce): boolean {
   return true;
 }
 
+/** The index of the first rule that matches the announce in adoptionRules(config), or -1. */
+export function matchingRule(config: CamerasConfig, announce: Announce): number {
+  return adoptionRules(config).findIndex((rule) => matches(rule, announce));
+}
+
 export interface Adoption {
   /** Index in adoptionRules(config), for messages. */
   readonly rule: number;
   readonly endpoint: CameraEndpoint;
 }
 
+/** What a static entry or a discovery rule says of its camera; the defaults fill the rest. */
+type OwnSettings = Omit<Rule, "match" | "adopt">;
+
+function endpointOf(
+  config: CamerasConfig,
+  camera: { id: string; address: string; serial?: string | undefined },
+  own: OwnSettings,
+): CameraEndpoint {
+  const defaults = config.defaults;
+  return {
+    ...camera,
+    ports: withOverrides(own.ports ?? {}),
+    user: own.user ?? defaults.user,
+    password: own.password ?? defaults.password,
+    control: own.control ?? defaults.control,
+    reports: own.reports ?? defaults.reports,
+    firstContact: own.firstContact ?? defaults.firstContact,
+    commands: own.commands,
+    formattedOutput: own.formattedOutput,
+  };
+}
+
 /**
  * What the daemon does with an announced camera: the endpoint it would run, from the first rule
  * that matches, or undefined when no rule adopts it. The id is made from the announced name.
  */
-/** The index of the first rule that matches the announce in adoptionRules(config), or -1. */
-export function matchingRule(config: CamerasConfig, announce: Announce): number {
-  return adoptionRules(config).findIndex((rule) => matches(rule, announce));
-}
-
 export function adoptionOf(config: CamerasConfig, announce: Announce, id = sanitizeId(announce.name)) {
   const index = matchingRule(config, announce);
   const rule = adoptionRules(config)[index];
   if (!rule?.adopt) return undefined;
-  const defaults = config.defaults;
-  const endpoint: CameraEndpoint = {
-    id,
-    address: announce.ip,
-    serial: announce.serial,
-    ports: withOverrides(rule.ports ?? {}),
-    user: rule.user ?? defaults.user,
-    password: rule.password ?? defaults.password,
-    control: rule.control ?? defaults.control,
-    reports: rule.reports ?? defaults.reports,
-    firstContact: rule.firstContact ?? defaults.firstContact,
-    commands: rule.commands,
-    formattedOutput: rule.formattedOutput,
-  };
+  const endpoint = endpointOf(config, { id, address: announce.ip, serial: announce.serial }, rule);
   return { rule: index, endpoint } satisfies Adoption;
 }
 
@@ -87,18 +96,5 @@ export function staticEndpoint(
   config: CamerasConfig,
   camera: CamerasConfig["static"][number],
 ): CameraEndpoint {
-  const defaults = config.defaults;
-  return {
-    id: camera.id,
-    address: camera.address,
-    serial: camera.serial,
-    ports: withOverrides(camera.ports ?? {}),
-    user: camera.user ?? defaults.user,
-    password: camera.password ?? defaults.password,
-    control: camera.control ?? defaults.control,
-    reports: camera.reports ?? defaults.reports,
-    firstContact: camera.firstContact ?? defaults.firstContact,
-    commands: camera.commands,
-    formattedOutput: camera.formattedOutput,
-  };
+  return endpointOf(config, { id: camera.id, address: camera.address, serial: camera.serial }, camera);
 }

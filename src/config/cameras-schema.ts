@@ -142,6 +142,20 @@ function regexText(what: string) {
 
 export function camerasSchema(secret: SecretField) {
   const settings = cameraSettings(secret);
+  /** What one camera's entry may say for itself, a static one or a discovery rule's. */
+  const ownSettings = {
+    ports: portOverrides.optional(),
+    user: settings.user.optional(),
+    password: settings.password,
+    control: settings.control.optional(),
+    reports: z.array(reportStream).optional(),
+    firstContact: settings.firstContact.unwrap().optional(),
+    commands: commandList(),
+    formattedOutput: z
+      .array(formattedOutput)
+      .default([])
+      .describe("formatted-output ports to read (plain TCP text)"),
+  };
   const staticCamera = z.strictObject({
     id: cameraId.describe("stable name of the camera in topics and OPC UA, kept across renames"),
     address: z.string().refine(isIPv4, "an IPv4 address").describe("the camera's IPv4 address"),
@@ -150,21 +164,11 @@ export function camerasSchema(secret: SecretField) {
       .min(1)
       .optional()
       .describe("the camera's serial, when known: matches its announces and fixes report ids"),
-    ports: portOverrides.optional(),
-    user: settings.user.optional(),
-    password: settings.password,
-    control: settings.control.optional(),
-    reports: z.array(reportStream).optional(),
-    firstContact: settings.firstContact.unwrap().optional(),
-    commands: commandList(),
+    ...ownSettings,
     binary: z
       .boolean()
       .default(true)
       .describe("false: a camera reached only through its formatted-output ports"),
-    formattedOutput: z
-      .array(formattedOutput)
-      .default([])
-      .describe("formatted-output ports to read (plain TCP text)"),
   });
   /** Settings a discovery rule gives the cameras it adopts: what a static entry can say, but the address. */
   const rule = z.strictObject({
@@ -181,17 +185,7 @@ export function camerasSchema(secret: SecretField) {
       )
       .describe("every condition given must hold"),
     adopt: z.boolean().default(true).describe("false: cameras this rule matches are not run"),
-    ports: portOverrides.optional(),
-    user: settings.user.optional(),
-    password: settings.password,
-    control: settings.control.optional(),
-    reports: z.array(reportStream).optional(),
-    firstContact: settings.firstContact.unwrap().optional(),
-    commands: commandList(),
-    formattedOutput: z
-      .array(formattedOutput)
-      .default([])
-      .describe("formatted-output ports to read on adopted cameras (plain TCP text)"),
+    ...ownSettings,
   });
   return z
     .strictObject({

@@ -29,11 +29,9 @@ export interface RigOptions {
 
 export type Rig = Awaited<ReturnType<typeof startRig>>;
 
-/** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
-export async function startRig(options: RigOptions = {}) {
-  const heartbeatMs = options.heartbeatMs ?? 100;
-  const timeoutMs = options.timeoutMs ?? 300;
-  const freshPorts = async () => ({
+/** A free port for each of a camera's services (login is UDP). */
+export async function freeServicePorts() {
+  return {
     login: await freeUdpPort(),
     monitor: await freePort(),
     io: await freePort(),
@@ -42,6 +40,15 @@ export async function startRig(options: RigOptions = {}) {
     reports: await freePort(),
     queue: await freePort(),
     reportControl: await freePort(),
+  };
+}
+
+/** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
+export async function startRig(options: RigOptions = {}) {
+  const heartbeatMs = options.heartbeatMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 300;
+  const freshPorts = async () => ({
+    ...(await freeServicePorts()),
     outputs: [await freePort()],
     announce: await freeUdpPort(),
   });

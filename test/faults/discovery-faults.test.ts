@@ -15,6 +15,7 @@ import { buildConfigSchema } from "../../src/config/schema.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
 import { subscriber } from "../bridges/mqtt/rig.js";
+import { freeServicePorts } from "../camera/rig.js";
 import { TestBroker } from "../support/mosquitto.js";
 import { freePort, freeUdpPort, tempDir } from "../support/process.js";
 import { until } from "../support/until.js";
@@ -40,16 +41,7 @@ async function startDiscoveryRig() {
   await broker.start();
   stops.push(() => broker.stop());
   const announcePort = await freeUdpPort();
-  const ports = {
-    login: await freeUdpPort(),
-    monitor: await freePort(),
-    io: await freePort(),
-    acquire: await freePort(),
-    rpc: await freePort(),
-    reports: await freePort(),
-    queue: await freePort(),
-    reportControl: await freePort(),
-  };
+  const ports = await freeServicePorts();
   const text = await freePort();
   const camera = new SimulatedCamera({
     host: "127.0.0.1",
