@@ -143,6 +143,8 @@ export interface SerialLineEvent {
   readonly type: "serial";
   readonly cameraId: string;
   readonly port: number;
+  /** The output's configured name, or Output<n> by its place in the camera's list. */
+  readonly output: string;
   readonly raw: string;
   readonly fields: Readonly<Record<string, SerialValue>> | undefined;
   readonly error: string | undefined;

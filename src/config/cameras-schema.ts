@@ -38,6 +38,13 @@ const fieldType = z.enum(["int", "float", "hex", "octal", "string", "char", "boo
 /** One formatted-output port: how its byte stream is cut into lines and each line into fields. */
 const formattedOutput = z
   .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "1 to 64 letters, digits, '_' or '-'")
+      .optional()
+      .describe(
+        "names the output in OPC UA, so a port change keeps its NodeIds; default Output<n>, n from 1 in list order",
+      ),
     port: z.int().min(1).max(65535).default(49211).describe("49211 to 49214 on a real camera"),
     framing: z
       .union([

@@ -94,6 +94,7 @@ export const schemas = {
   serial: z
     .strictObject({
       port: z.int(),
+      output: z.string().describe("the output's configured name, or Output<n> by its place in the list"),
       raw: z.string().describe("the line as received, decoded with the port's encoding"),
       fields: z
         .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
@@ -147,6 +148,7 @@ export interface GapFacts {
 export function serialPayload(line: SerialLineEvent): z.infer<typeof schemas.serial> {
   return {
     port: line.port,
+    output: line.output,
     raw: line.raw,
     fields: line.fields ?? null,
     ...(line.error === undefined ? {} : { error: line.error }),

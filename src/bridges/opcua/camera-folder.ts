@@ -40,7 +40,7 @@ export class CameraFolder {
   readonly #data: VariableSet;
   readonly #stats: VariableSet;
   readonly #serialFolder: UAObject;
-  readonly #ports = new Map<number, { line: VariableSet; fields: VariableSet }>();
+  readonly #outputs = new Map<string, { line: VariableSet; fields: VariableSet }>();
   #gaps = 0;
 
   constructor(options: CameraFolderOptions) {
@@ -54,7 +54,7 @@ export class CameraFolder {
     this.#io = new VariableSet(own, folder("IO"));
     const report = folder("LastReport");
     this.#report = new VariableSet(own, report);
-    this.#data = new VariableSet(own, folder("Data", report));
+    this.#data = new VariableSet(own, folder("Data", report), { paths: true });
     this.#stats = new VariableSet(own, folder("Statistics"));
     this.#serialFolder = folder("FormattedOutput");
     // Made up front, so that a client can subscribe before the first report.
@@ -109,7 +109,7 @@ export class CameraFolder {
 
   /** Every variable that the camera's values fill, which go Bad while it is away. */
   #fromCamera(): VariableSet[] {
-    const ports = [...this.#ports.values()].flatMap((port) => [port.line, port.fields]);
+    const ports = [...this.#outputs.values()].flatMap((port) => [port.line, port.fields]);
     return [this.#state, this.#io, this.#report, this.#data, this.#stats, ...ports];
   }
 
@@ -173,19 +173,19 @@ export class CameraFolder {
   }
 
   serial(event: SerialLineEvent): void {
-    let port = this.#ports.get(event.port);
+    let port = this.#outputs.get(event.output);
     if (!port) {
       const { own } = this.#options;
       const folder = own.addFolder(this.#serialFolder, {
-        browseName: `Port${event.port}`,
-        nodeId: `s=${this.#serialFolder.nodeId.value}.Port${event.port}`,
+        browseName: event.output,
+        nodeId: `s=${this.#serialFolder.nodeId.value}.${event.output}`,
       });
       const fields = own.addFolder(folder, {
         browseName: "Fields",
         nodeId: `s=${folder.nodeId.value}.Fields`,
       });
       port = { line: new VariableSet(own, folder), fields: new VariableSet(own, fields) };
-      this.#ports.set(event.port, port);
+      this.#outputs.set(event.output, port);
     }
     const at = new Date(event.time);
     for (const [name, value] of Object.entries(event.fields ?? {})) {
@@ -196,6 +196,7 @@ export class CameraFolder {
     port.line.set("Error", str(event.error ?? ""), at);
     port.line.set("Time", { dataType: DataType.DateTime, value: at }, at);
     port.line.set("Line", str(event.raw), at);
+    port.line.set("Port", u32(event.port), at);
     port.line.set("Seq", u32(event.seq), at);
   }
 }

@@ -4,6 +4,7 @@ import {
   type AddressSpace,
   MessageSecurityMode,
   type Namespace,
+  NamespaceOptions,
   nodesets,
   OPCUACertificateManager,
   OPCUAServer,
@@ -42,14 +43,18 @@ function logLine(args: unknown[]): string {
     .trim();
 }
 
+/** Channels beyond maxSessions: clients that are opening, or that hold a channel without a session. */
+const CONNECTION_HEADROOM = 16;
+
+// One NodeId scheme: what node-opcua makes for the children of an instantiated type joins its
+// path with dots, as the bridge's own nodes do (ns=1;s=cam1.VisionSystem.VisionStateMachine...).
+NamespaceOptions.nodeIdNameSeparator = ".";
+
 /**
  * The node-opcua server, built from one options object: secure policies only unless the config
  * says otherwise, users checked against scrypt hashes, and every certificate store under the
  * state directory (node-opcua would otherwise write under $HOME, which a hardened unit forbids).
  */
-/** Channels beyond maxSessions: clients that are opening, or that hold a channel without a session. */
-const CONNECTION_HEADROOM = 16;
-
 export class OpcuaServer {
   readonly #options: OpcuaServerOptions;
   #server: OPCUAServer | undefined;

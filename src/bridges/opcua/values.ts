@@ -57,12 +57,17 @@ export class TypedVariable {
   /** Whether the last value came from the camera, so that it may turn Good again. */
   #real = false;
 
-  constructor(namespace: Namespace, parent: UAObject, name: string, first: Typed, writable = false) {
+  constructor(
+    namespace: Namespace,
+    place: { parent: UAObject; browseName: string; nodeId: string },
+    first: Typed,
+    writable = false,
+  ) {
     this.dataType = first.dataType;
     this.variable = namespace.addVariable({
-      componentOf: parent,
-      browseName: name,
-      nodeId: `s=${parent.nodeId.value}.${name}`,
+      componentOf: place.parent,
+      browseName: place.browseName,
+      nodeId: place.nodeId,
       dataType: first.dataType,
       minimumSamplingInterval: 0,
       accessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
@@ -103,15 +108,47 @@ export class TypedVariable {
   }
 }
 
-/** Every TypedVariable under a parent, by name: made on first sight. */
+/**
+ * Every TypedVariable under a parent, by name: made on first sight. Its NodeId is the parent's
+ * and the name, whole; with `paths`, a dotted name (a datum path such as Snapshot1.Blob1.Count)
+ * is browsed as folders, Snapshot1/Blob1/Count, under the same NodeId.
+ */
 export class VariableSet {
   readonly #namespace: Namespace;
   readonly #parent: UAObject;
+  readonly #paths: boolean;
   readonly #variables = new Map<string, TypedVariable>();
+  readonly #folders = new Map<string, UAObject>();
 
-  constructor(namespace: Namespace, parent: UAObject) {
+  constructor(namespace: Namespace, parent: UAObject, options: { paths?: boolean } = {}) {
     this.#namespace = namespace;
     this.#parent = parent;
+    this.#paths = options.paths ?? false;
+  }
+
+  get names(): string[] {
+    return [...this.#variables.keys()];
+  }
+
+  #place(name: string): { parent: UAObject; browseName: string; nodeId: string } {
+    const nodeId = `s=${this.#parent.nodeId.value}.${name}`;
+    const parts = this.#paths ? name.split(".").filter(Boolean) : [name];
+    if (parts.length < 2) return { parent: this.#parent, browseName: name, nodeId };
+    let parent = this.#parent;
+    let path = "";
+    for (const part of parts.slice(0, -1)) {
+      path = path ? `${path}.${part}` : part;
+      const existing =
+        this.#folders.get(path) ?? (this.#variables.get(path)?.variable as UAObject | undefined);
+      parent =
+        existing ??
+        this.#namespace.addFolder(parent, {
+          browseName: part,
+          nodeId: `s=${this.#parent.nodeId.value}.${path}`,
+        });
+      if (!existing) this.#folders.set(path, parent);
+    }
+    return { parent, browseName: parts.at(-1) as string, nodeId };
   }
 
   get(name: string): TypedVariable | undefined {
@@ -127,7 +164,7 @@ export class VariableSet {
 
   /** Makes a variable without a value yet (it reads Bad until set). */
   create(name: string, first: Typed, writable = false): TypedVariable {
-    const made = new TypedVariable(this.#namespace, this.#parent, name, first, writable);
+    const made = new TypedVariable(this.#namespace, this.#place(name), first, writable);
     this.#variables.set(name, made);
     return made;
   }

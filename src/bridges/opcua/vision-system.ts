@@ -76,7 +76,9 @@ export class VisionSystem {
     if (!type) throw new Error("the Machine Vision nodeset is not loaded");
     this.node = type.instantiate({
       browseName: cameraId,
-      componentOf: parent,
+      // HasNotifier alone: it is hierarchical, so a browse lists the camera once, and events
+      // raised on it reach the VisionSystems folder and the Server object.
+      notifierOf: parent,
       nodeId: `s=${cameraId}.VisionSystem`,
       optionals: [
         "VisionStateMachine.AutomaticModeStateMachine",
@@ -85,7 +87,6 @@ export class VisionSystem {
       ],
       eventNotifier: 1,
     });
-    parent.addReference({ referenceType: "HasNotifier", nodeId: this.node });
     const machine = this.node.getComponentByName("VisionStateMachine", mv) as UAObject;
     const auto = machine.getComponentByName("AutomaticModeStateMachine", mv) as UAObject;
     this.#state = promoteToStateMachine(machine);

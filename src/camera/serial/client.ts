@@ -27,6 +27,7 @@ const RESUME_LINES = HOLD_LINES / 2;
 
 export interface FormattedOutputOptions {
   readonly cameraId: string;
+  readonly output: string;
   readonly host: string;
   readonly config: FormattedOutputConfig;
   readonly clock: Clock;
@@ -184,6 +185,7 @@ export class FormattedOutputClient {
       type: "serial",
       cameraId: this.options.cameraId,
       port: this.port,
+      output: this.options.output,
       raw,
       fields,
       error,

@@ -51,9 +51,10 @@ export class SerialPorts {
       });
     }
     const clients = configs.map(
-      (config) =>
+      (config, index) =>
         new FormattedOutputClient({
           cameraId,
+          output: config.name ?? `Output${index + 1}`,
           host,
           config,
           clock,

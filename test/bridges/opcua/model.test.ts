@@ -74,7 +74,26 @@ describe("the OPC UA model", () => {
       } as never,
     });
     const currentState = state.targets?.[0]?.targetId.toString() ?? "";
+    // One NodeId scheme: the instantiated type's children join their path with dots too.
+    expect(currentState).toBe("ns=1;s=cam1.VisionSystem.VisionStateMachine.CurrentState");
     expect((await read(session, currentState)).value.value.text).toBe("Operational");
+    // Listed once under VisionSystems (HasNotifier, which is hierarchical), not twice.
+    expect(
+      (await browseNames(session, "ns=1;s=VisionSystems")).filter((name) => name === "cam1"),
+    ).toHaveLength(1);
+    // A datum path: browsed as folders, its NodeId the path whole.
+    await rig.hub.command("cam1", "trigger", {});
+    await until(() => (rig?.reports().length ?? 0) > 0, 5_000, "a report");
+    const datum = await session.translateBrowsePath({
+      startingNode: "ns=1;s=cam1.LastReport",
+      relativePath: {
+        elements: ["Data", "Snapshot1", "Blob1", "Count"].map((name) => ({
+          targetName: { namespaceIndex: 1, name },
+          includeSubtypes: true,
+        })),
+      } as never,
+    });
+    expect(datum.targets?.[0]?.targetId.toString()).toBe("ns=1;s=cam1.LastReport.Data.Snapshot1.Blob1.Count");
     expect((await read(session, "ns=1;s=cam1.IO.out0")).value.dataType).toBe(DataType.Boolean);
   });
 
@@ -185,7 +204,8 @@ describe("the OPC UA model", () => {
     rig = await startOpcuaRig({ formattedOutput: true });
     await rig.online();
     const session = await rig.connect();
-    const port = `ns=1;s=cam1.FormattedOutput.Port${rig.ports.outputs[0]}`;
+    // Named by its place in the camera's list (or its configured name), never by its port.
+    const port = "ns=1;s=cam1.FormattedOutput.Output1";
     await until(() => rig?.hub.serial.isStandalone("cam1") === false, 1_000, "the hub");
     const before = rig.events.length;
     rig.camera.services.reporting.trigger(0);
