@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { payloadJsonSchemas } from "./bridges/mqtt/payloads.js";
 import { hashPassword } from "./bridges/opcua/passwords.js";
+import { announceCheck } from "./camera/announce-check.js";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
-import { announceCheck } from "./config/announce-check.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
 import { configJsonSchema } from "./config/json-schema.js";
 import { loadConfig } from "./config/load.js";

@@ -27,7 +27,6 @@ import { MessageType } from "./wire/messages.js";
 import type { FrameCodec } from "./wire/types.js";
 
 export type CamerasConfig = Config["cameras"];
-export { sanitizeId };
 
 /** IO transitions the keepers may hold unkept before new ones are dropped (and counted). */
 export const IO_HOLD = 4_096;

@@ -22,7 +22,8 @@ interface CameraNodes {
 
 /**
  * Maps camera-layer events onto the address space: a plain folder and a VisionSystemType instance
- * per camera, made when the camera first shows up and removed when discovery loses it.
+ * per camera, made when the camera first shows up. They stay when the hub lets an adopted camera
+ * go (reading BadNoCommunication), so that its NodeIds hold when it is adopted again.
  */
 export class OpcuaBridge {
   readonly #options: OpcuaBridgeOptions;
@@ -161,16 +162,6 @@ export class OpcuaBridge {
     return nodes;
   }
 
-  #remove(id: string): void {
-    const nodes = this.#cameras.get(id);
-    if (!nodes) return;
-    this.#cameras.delete(id);
-    const own = this.#options.server.own;
-    own.deleteNode(nodes.folder.node);
-    own.deleteNode(nodes.vision.node);
-    this.#options.logger.info({ camera: id }, "OPC UA: camera removed from the address space");
-  }
-
   #onEvent(event: CameraEvent): void {
     switch (event.type) {
       case "online":
@@ -197,13 +188,6 @@ export class OpcuaBridge {
         return;
       case "serial":
         this.#camera(event.cameraId)?.folder.serial(event);
-        return;
-      case "lost":
-        // The hub drops the lost camera's session after this event: look once it has.
-        setImmediate(() => {
-          const ids = new Set(this.#options.hub.cameras.map((camera) => camera.id));
-          for (const id of this.#cameras.keys()) if (!ids.has(id)) this.#remove(id);
-        });
         return;
       default:
         return;

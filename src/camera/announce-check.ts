@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { adoptionOf, matchingRule } from "../camera/adoption.js";
-import type { Announce } from "../camera/domain.js";
-import { ConfigError } from "./errors.js";
-import type { Config } from "./schema.js";
+import { ConfigError } from "../config/errors.js";
+import type { Config } from "../config/schema.js";
+import { adoptionOf, matchingRule } from "./adoption.js";
+import type { Announce } from "./domain.js";
 
 /** What a person gives `check-config --announce`: the announce fields that rules look at. */
 const announceInput = z.strictObject({
