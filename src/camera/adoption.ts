@@ -76,6 +76,7 @@ function endpointOf(
     firstContact: own.firstContact ?? defaults.firstContact,
     commands: own.commands,
     formattedOutput: own.formattedOutput,
+    manufacturer: own.manufacturer ?? defaults.manufacturer,
   };
 }
 

@@ -51,9 +51,13 @@ export interface CameraState {
   readonly model?: string | undefined;
   readonly version?: string | undefined;
   readonly mac?: string | undefined;
+  /** From the config: the profile carries no manufacturer. */
+  readonly manufacturer?: string | undefined;
   readonly availability: Availability;
   readonly status: "running" | "stopped" | "error" | "unknown";
   readonly job: string;
+  /** The loaded job's slot, as the camera's status last said; undefined until it has. */
+  readonly slot?: number | undefined;
   readonly inControl: string;
   readonly counters: { readonly inspections: number; readonly passed: number; readonly failed: number };
   /** Camera clock minus uptime: identifies the camera's current boot. */

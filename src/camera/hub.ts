@@ -217,6 +217,11 @@ export class CameraHub {
     const result = await runCommand(session, name, args, {
       allowSetNetwork: this.#options.config.allowSetNetwork,
     });
+    // Status, job and slot as they are once the command has acted: an output answering the command
+    // shows the state it led to, and no announce tells the slot.
+    if (name === "status") applyStatus(session, result as CommandResult<"status">);
+    if (name === "selectJob" || name === "start" || name === "stop")
+      applyStatus(session, await runCommand(session, "status", {}, { allowSetNetwork: false }));
     if (name === "snap" && "image" in result)
       this.events.emit({
         type: "image",
@@ -273,12 +278,7 @@ export class CameraHub {
           kind: point.kind,
         });
       await session.service("io").request(MessageType.IO_SUBSCRIBE, []);
-      const status = await runCommand(session, "status", {}, { allowSetNetwork: false });
-      session.update({
-        status: status.status as CameraState["status"],
-        job: status.job,
-        counters: { inspections: status.inspections, passed: status.passed, failed: status.failed },
-      });
+      applyStatus(session, await runCommand(session, "status", {}, { allowSetNetwork: false }));
     };
     for (const channel of session.channels) {
       const inspection = channel.config.inspection;
@@ -301,7 +301,14 @@ export class CameraHub {
       (s) => s.state.serial === announce.serial || (!s.state.serial && s.state.address === announce.ip),
     );
     if (known) {
-      known.update(identityOf(announce));
+      const jobChanged = announce.job !== known.state.job;
+      known.update({ ...identityOf(announce), ...(jobChanged ? { slot: undefined } : {}) });
+      // A job loaded elsewhere: the announce names it, the status tells its slot.
+      if (jobChanged && known.online)
+        runCommand(known, "status", {}, { allowSetNetwork: false }).then(
+          (status) => applyStatus(known, status),
+          () => undefined,
+        );
       // An announce is a hint that the camera is there: a session that is down tries now.
       if (!known.online) known.reconnectNow();
       return;
@@ -372,6 +379,15 @@ function later(a: Position | undefined, b: Position | undefined): Position | und
   if (!a || !b) return a ?? b;
   if (a.bootTime !== b.bootTime) return a.bootTime > b.bootTime ? a : b;
   return a.cycle >= b.cycle ? a : b;
+}
+
+function applyStatus(session: CameraSession, status: CommandResult<"status">): void {
+  session.update({
+    status: status.status as CameraState["status"],
+    job: status.job,
+    slot: status.slot,
+    counters: { inspections: status.inspections, passed: status.passed, failed: status.failed },
+  });
 }
 
 function identityOf(announce: Announce): Partial<CameraState> {

@@ -30,6 +30,8 @@ export interface CameraEndpoint {
   readonly firstContact?: "recover" | "live" | undefined;
   /** The camera's own command allow-list, for outputs that take commands; theirs otherwise. */
   readonly commands?: readonly string[] | undefined;
+  /** The maker's name, for outputs that show a nameplate. */
+  readonly manufacturer?: string | undefined;
 }
 
 export interface SessionOptions {
@@ -93,6 +95,7 @@ export class CameraSession {
       id: endpoint.id,
       address: endpoint.address,
       serial: endpoint.serial,
+      manufacturer: endpoint.manufacturer,
       availability: "connecting",
       status: "unknown",
       job: "",

@@ -119,6 +119,12 @@ export function cameraSettings(secret: SecretField) {
     reports: z
       .array(reportStream)
       .default([{ inspection: 0, lossless: true, window: 8, maxRate: 0, images: false }]),
+    manufacturer: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe("the maker's name on the OPC UA nameplate: the camera does not announce it"),
     firstContact: z
       .enum(["recover", "live"])
       .default("recover")
@@ -157,6 +163,7 @@ export function camerasSchema(secret: SecretField) {
     control: settings.control.optional(),
     reports: z.array(reportStream).optional(),
     firstContact: settings.firstContact.unwrap().optional(),
+    manufacturer: settings.manufacturer,
     commands: commandList(),
     formattedOutput: z
       .array(formattedOutput)

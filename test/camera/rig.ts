@@ -25,6 +25,8 @@ export interface RigOptions {
   readonly firstContact?: "recover" | "live";
   /** Runs on the hub before it starts (keepers, say). */
   readonly beforeStart?: (hub: CameraHub) => void;
+  /** More settings of the camera's static entry (manufacturer, say). */
+  readonly camera?: Record<string, unknown>;
 }
 
 export type Rig = Awaited<ReturnType<typeof startRig>>;
@@ -101,6 +103,7 @@ export async function startRig(options: RigOptions = {}) {
           control: options.control ?? "onDemand",
           ...(options.reports ? { reports: options.reports } : {}),
           ...(options.firstContact ? { firstContact: options.firstContact } : {}),
+          ...options.camera,
           ...(options.formattedOutput
             ? {
                 formattedOutput: [

@@ -21,6 +21,7 @@ import { roleIds } from "./permissions.js";
 
 export type OpcuaConfig = Config["opcua"];
 export const MACHINE_VISION_URI = "http://opcfoundation.org/UA/MachineVision";
+export const DI_URI = "http://opcfoundation.org/UA/DI/";
 
 export interface OpcuaServerOptions {
   readonly config: OpcuaConfig;
@@ -83,6 +84,10 @@ export class OpcuaServer {
     return this.addressSpace.getNamespaceIndex(MACHINE_VISION_URI);
   }
 
+  get di(): number {
+    return this.addressSpace.getNamespaceIndex(DI_URI);
+  }
+
   get endpointUrl(): string {
     return this.server.getEndpointUrl();
   }
@@ -115,7 +120,8 @@ export class OpcuaServer {
       port: config.port,
       hostname: config.hostname,
       resourcePath: config.resourcePath,
-      nodeset_filename: [nodesets.standard, nodesets.machineVision],
+      // DI for the nameplate (OPC 10000-100), so that clients find it by its DI browse path.
+      nodeset_filename: [nodesets.standard, nodesets.di, nodesets.machineVision],
       serverInfo: {
         applicationUri: config.applicationUri,
         applicationName: { text: config.applicationName },

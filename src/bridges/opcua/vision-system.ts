@@ -1,28 +1,21 @@
 import {
   type AddressSpace,
   DataType,
-  type ISessionContext,
   type Namespace,
   promoteToStateMachine,
   StatusCodes,
   type TransitionSelector,
-  type UAMethod,
   type UAObject,
   type UAStateMachineEx,
   type UAVariable,
   Variant,
   VariantArrayType,
 } from "node-opcua";
-import {
-  CameraError,
-  type CameraState,
-  type CommandArgs,
-  type CommandName,
-  type CommandResult,
-  type Report,
-} from "../../camera/index.js";
-import { type Level, readOnlySubtree, restrictCall } from "./permissions.js";
-import { statusOf } from "./status.js";
+import type { CameraState, CommandArgs, CommandName, CommandResult, Report } from "../../camera/index.js";
+import { bindConfiguration } from "./configuration.js";
+import { bindMethod, type Handler, Refused } from "./methods.js";
+import { Nameplate } from "./nameplate.js";
+import { type Level, readOnlySubtree } from "./permissions.js";
 import type { StructureName, Structures } from "./structures.js";
 import { fromDatum } from "./values.js";
 
@@ -38,24 +31,17 @@ export interface VisionSystemOptions {
   readonly structures: Structures;
 }
 
-/** The identification a SCADA engineer looks for, as properties named after OPC 10000-100. */
-const IDENTIFICATION = [
-  ["Manufacturer", "model"],
-  ["Model", "model"],
-  ["SerialNumber", "serial"],
-  ["SoftwareRevision", "version"],
-  ["DeviceName", "name"],
-  ["Address", "address"],
-  ["MacAddress", "mac"],
-] as const;
-
 /** The camera changes state on its own: the model's "...Auto" transition says so, where there is one. */
 const automatic: TransitionSelector = (transitions) =>
   transitions.find((transition) => transition.browseName.name?.endsWith("Auto")) ?? transitions[0] ?? null;
 
-function moveTo(machine: UAStateMachineEx, state: string): void {
+/** A client's method moved it: the transition without "Auto". */
+const byMethod: TransitionSelector = (transitions) =>
+  transitions.find((transition) => !transition.browseName.name?.endsWith("Auto")) ?? transitions[0] ?? null;
+
+function moveTo(machine: UAStateMachineEx, state: string, selector = automatic): void {
   if (machine.getCurrentState()?.endsWith(`:${state}`)) return;
-  machine.setState(state, automatic);
+  machine.setState(state, selector);
 }
 
 /** One camera as an OPC 40100 VisionSystemType instance: state machine, methods, ResultReady events. */
@@ -64,10 +50,13 @@ export class VisionSystem {
   readonly #options: VisionSystemOptions;
   readonly #state: UAStateMachineEx;
   readonly #auto: UAStateMachineEx;
-  readonly #identity = new Map<string, UAVariable>();
+  readonly #nameplate: Nameplate;
   readonly #activeConfiguration: UAVariable | undefined;
   readonly #resultReady;
   #job: string | undefined;
+  #slot: number | undefined;
+  #camera: CameraState | undefined;
+  #halted = false;
 
   constructor(options: VisionSystemOptions) {
     this.#options = options;
@@ -95,22 +84,7 @@ export class VisionSystem {
     if (!resultReady) throw new Error("ResultReadyEventType missing from the Machine Vision nodeset");
     this.#resultReady = resultReady;
 
-    const identification = own.addObject({
-      componentOf: this.node,
-      browseName: "Identification",
-      nodeId: `s=${cameraId}.VisionSystem.Identification`,
-    });
-    for (const [name] of IDENTIFICATION)
-      this.#identity.set(
-        name,
-        own.addVariable({
-          propertyOf: identification,
-          browseName: name,
-          nodeId: `s=${cameraId}.VisionSystem.Identification.${name}`,
-          dataType: "String",
-          value: { dataType: DataType.String, value: "" },
-        }),
-      );
+    this.#nameplate = new Nameplate(space, own, this.node, `s=${cameraId}.VisionSystem.Identification`);
 
     const configuration = this.node.getComponentByName("ConfigurationManagement", mv) as UAObject;
     this.#activeConfiguration = configuration.getComponentByName("ActiveConfiguration", mv) as UAVariable;
@@ -121,17 +95,22 @@ export class VisionSystem {
   }
 
   update(state: CameraState): void {
-    for (const [name, key] of IDENTIFICATION) {
-      const value = state[key];
-      this.#identity.get(name)?.setValueFromSource({ dataType: DataType.String, value: value ?? "" });
-    }
-    if (state.job !== this.#job) {
+    this.#camera = state;
+    this.#nameplate.update(state);
+    if (state.job !== this.#job || state.slot !== this.#slot) {
       this.#job = state.job;
+      this.#slot = state.slot;
+      // InternalId is the slot, what ActivateConfiguration takes: a client may pass it straight back.
       this.#activeConfiguration?.setValueFromSource({
         dataType: DataType.ExtensionObject,
-        value: this.#options.structures.configuration(state.job, state.job),
+        value: this.#options.structures.configuration(
+          state.job,
+          state.slot === undefined ? "" : String(state.slot),
+        ),
       });
     }
+    // Halted is the client's word: it holds until Reset, whatever the camera does meanwhile.
+    if (this.#halted) return;
     if (state.availability !== "online" || state.status === "unknown") {
       moveTo(this.#state, "Preoperational");
       return;
@@ -172,78 +151,70 @@ export class VisionSystem {
   }
 
   #bindMethods(machine: UAObject, auto: UAObject, configuration: UAObject): void {
-    const { run, structures } = this.#options;
+    const { run, structures, mv } = this.#options;
+    const bind = (owner: UAObject, name: string, level: Level, handler: Handler) =>
+      bindMethod(owner, mv, name, level, handler);
     const ok = [{ dataType: DataType.Int32, value: 0 }];
     const job = (id: string) => ({
       dataType: DataType.ExtensionObject,
       value: structures.make("JobIdDataType", { id }),
     });
-    this.#bind(auto, "StartSingleJob", "operator", async () => {
+    bind(auto, "StartSingleJob", "operator", async () => {
+      this.#expectAuto("Ready", "StartSingleJob");
       const { cycle } = await run("trigger", {});
       return [job(String(cycle)), ...ok];
     });
-    this.#bind(auto, "StartContinuous", "operator", async () => {
+    bind(auto, "StartContinuous", "operator", async () => {
+      this.#expectAuto("Ready", "StartContinuous");
       await run("start", {});
       return [job("continuous"), ...ok];
     });
     for (const name of ["Stop", "Abort"])
-      this.#bind(auto, name, "operator", async () => {
+      bind(auto, name, "operator", async () => {
         await run("stop", {});
         return ok;
       });
-    this.#bind(machine, "Halt", "operator", async () => {
-      await run("stop", {});
+    bind(machine, "Halt", "operator", async () => {
+      if (this.#halted) throw new Refused(StatusCodes.BadInvalidState, "already Halted");
+      if (this.#camera?.status === "running") await run("stop", {});
+      this.#halted = true;
+      moveTo(this.#state, "Halted", byMethod);
       return ok;
     });
-    // The camera's way back from an error is a restart; only an engineer may ask for it.
-    this.#bind(machine, "Reset", "engineer", async () => {
+    bind(machine, "Reset", "engineer", async () => {
+      if (this.#halted) {
+        this.#halted = false;
+        moveTo(this.#state, "Preoperational", byMethod);
+        if (this.#camera) this.update(this.#camera);
+        return ok;
+      }
+      // The camera's way back from an error is a restart.
+      if (this.#camera?.status !== "error")
+        throw new Refused(StatusCodes.BadInvalidState, "Reset leaves Error or Halted only");
       await run("reboot", {});
       return ok;
     });
     // A smart camera is always in automatic mode: this only checks that it answers.
-    this.#bind(machine, "SelectModeAutomatic", "operator", async () => {
+    bind(machine, "SelectModeAutomatic", "operator", async () => {
       await run("status", {});
       return ok;
     });
-    this.#bind(configuration, "GetConfigurationList", "operator", async () => {
-      const { jobs } = await run("jobs", {});
-      const list = jobs.map((entry) => structures.configuration(entry.name, String(entry.slot)));
-      return [
-        { dataType: DataType.Boolean, value: true },
-        { dataType: DataType.UInt32, value: list.length },
-        { dataType: DataType.UInt32, value: 0 },
-        { dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: list },
-        ...ok,
-      ];
-    });
-    this.#bind(configuration, "ActivateConfiguration", "engineer", async (inputs) => {
-      const slot = Number((inputs[0]?.value as { id?: unknown } | null)?.id);
-      if (!Number.isInteger(slot) || slot < 0)
-        throw new CameraError("BAD_REQUEST", "InternalId.Id must be a job slot number");
-      await run("selectJob", { slot });
-      return ok;
-    });
+    bindConfiguration(configuration, this.#options);
   }
 
-  #bind(
-    owner: UAObject,
-    name: string,
-    level: Level,
-    handler: (inputs: Variant[], context: ISessionContext) => Promise<unknown[]>,
-  ): void {
-    const method = owner.getMethodByName(name, this.#options.mv) as UAMethod | null;
-    if (!method) throw new Error(`${name} missing from the Machine Vision model`);
-    restrictCall(method, level);
-    method.bindMethod(async (inputs: Variant[], context: ISessionContext) => {
-      try {
-        const outputs = await handler(inputs, context);
-        return {
-          statusCode: StatusCodes.Good,
-          outputArguments: outputs.map((output) => new Variant(output as never)),
-        };
-      } catch (error) {
-        return { statusCode: statusOf(error) };
-      }
-    });
+  /** StartSingleJob and StartContinuous act from Operational/Ready only, as OPC 40100 has it. */
+  #expectAuto(state: string, method: string): void {
+    const name = (machine: UAStateMachineEx) => machine.getCurrentState()?.split(":").at(-1) ?? "";
+    const where =
+      name(this.#state) !== "Operational"
+        ? name(this.#state)
+        : this.#camera?.status === "running"
+          ? "ContinuousExecution"
+          : name(this.#auto);
+    if (where !== state)
+      throw new Refused(
+        StatusCodes.BadInvalidState,
+        `${method} needs ${state}; the vision system is in ${where}`,
+      );
   }
 }

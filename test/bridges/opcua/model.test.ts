@@ -60,7 +60,7 @@ describe("the OPC UA model", () => {
     const identification = "ns=1;s=cam1.VisionSystem.Identification";
     await until(() => rig?.hub.cameras[0]?.serial === "SIM-0001", 5_000, "the camera's identity");
     expect((await read(session, `${identification}.SerialNumber`)).value.value).toBe("SIM-0001");
-    expect((await read(session, `${identification}.Model`)).value.value).toBe("VS-SIM-100");
+    expect((await read(session, `${identification}.Model`)).value.value.text).toBe("VS-SIM-100");
     expect((await read(session, `${identification}.SoftwareRevision`)).value.value).toBe("1.0.0-sim");
     expect((await read(session, `${identification}.Address`)).value.value).toBe("127.0.0.1");
 

@@ -9,10 +9,10 @@ import {
   SecurityPolicy,
   type StatusCode,
   StatusCodes,
-  VariantArrayType,
 } from "node-opcua";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI } from "../../support/process.js";
+import { callMethod, MV, methodId, visionNode } from "./calls.js";
 import { type OpcuaRig, startOpcuaRig, type UserName, until } from "./rig.js";
 
 const run = promisify(execFile);
@@ -23,49 +23,12 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function methodId(session: ClientSession, objectId: string, name: string): Promise<string> {
-  const result = await session.browse(objectId);
-  const found = result.references?.find((ref) => ref.browseName.name === name);
-  if (!found) throw new Error(`no method ${name} under ${objectId}`);
-  return found.nodeId.toString();
-}
-
-/** Arguments of the declared types with empty values: what a client sends that has nothing to say. */
-async function emptyArguments(session: ClientSession, method: string) {
-  const { inputArguments } = await session.getArgumentDefinition(method);
-  return inputArguments.map((argument) => {
-    const id = argument.dataType.namespace === 0 ? Number(argument.dataType.value) : 22;
-    const array = argument.valueRank > 0;
-    if (id === 6) return { dataType: DataType.Int32, value: 0 };
-    if (id === 12) return { dataType: DataType.String, value: "" };
-    if (id === 21) return { dataType: DataType.LocalizedText, value: { text: "" } };
-    return array
-      ? { dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: [] }
-      : { dataType: DataType.ExtensionObject, value: null };
-  });
-}
-
-async function callFull(session: ClientSession, objectId: string, name: string) {
-  const method = await methodId(session, objectId, name);
-  return session.call({ objectId, methodId: method, inputArguments: await emptyArguments(session, method) });
-}
-
 async function call(session: ClientSession, objectId: string, name: string): Promise<StatusCode> {
-  return (await callFull(session, objectId, name)).statusCode;
+  return (await callMethod(session, objectId, name)).statusCode;
 }
 
-/** A node under the camera's VisionSystem by its Machine Vision browse names (namespace 2). */
-async function visionNode(session: ClientSession, ...names: string[]): Promise<string> {
-  const result = await session.translateBrowsePath({
-    startingNode: "ns=1;s=cam1.VisionSystem",
-    relativePath: {
-      elements: names.map((name) => ({ targetName: { namespaceIndex: 2, name }, includeSubtypes: true })),
-    } as never,
-  });
-  const target = result.targets?.[0]?.targetId.toString();
-  if (!target) throw new Error(`no ${names.join("/")} under the VisionSystem`);
-  return target;
-}
+const mvNode = (session: ClientSession, ...names: string[]) =>
+  visionNode(session, ...names.map((name): [string, string] => [MV, name]));
 
 describe("OPC UA security", () => {
   it("lets each role call only its methods: the rest fail with BadUserAccessDenied and reach no camera", async () => {
@@ -74,7 +37,7 @@ describe("OPC UA security", () => {
     const sessions = {} as Record<UserName | "anonymous", ClientSession>;
     for (const user of ["anonymous", "olga", "otto", "erin"] as const)
       sessions[user] = await rig.connect(user);
-    const auto = await visionNode(sessions.otto, "VisionStateMachine", "AutomaticModeStateMachine");
+    const auto = await mvNode(sessions.otto, "VisionStateMachine", "AutomaticModeStateMachine");
     const camera = rig.camera;
     await until(() => camera.status === "running", 5_000, "the camera running");
 
@@ -88,14 +51,19 @@ describe("OPC UA security", () => {
     expect(camera.status).toBe("stopped");
     expect(await call(sessions.otto, auto, "StartContinuous")).toBe(StatusCodes.Good);
     expect(camera.status).toBe("running");
+    // OPC 40100: a single job starts from Ready, not in ContinuousExecution.
+    expect(await call(sessions.otto, auto, "StartSingleJob")).toBe(StatusCodes.BadInvalidState);
+    expect(await call(sessions.otto, auto, "Stop")).toBe(StatusCodes.Good);
+    const current = await sessions.otto.read({ nodeId: `${auto}.CurrentState`, attributeId: 13 });
+    expect(current.value.value?.text).toBe("Ready");
     const before = camera.inspections[0]?.cycle ?? 0;
-    const single = await callFull(sessions.otto, auto, "StartSingleJob");
+    const single = await callMethod(sessions.otto, auto, "StartSingleJob");
     expect(single.statusCode).toBe(StatusCodes.Good);
     expect(Number((single.outputArguments?.[0]?.value as { id: string } | undefined)?.id)).toBe(before + 1);
     await until(() => (camera.inspections[0]?.cycle ?? 0) > before, 5_000, "the triggered cycle");
 
     // Job selection is an engineer's: the operator is refused and the camera keeps its job.
-    const configuration = await visionNode(sessions.otto, "ConfigurationManagement");
+    const configuration = await mvNode(sessions.otto, "ConfigurationManagement");
     const list = await sessions.otto.call({
       objectId: configuration,
       methodId: await methodId(sessions.otto, configuration, "GetConfigurationList"),
