@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { OpcuaBridge } from "../bridges/opcua/bridge.js";
 import type { OpcuaServer } from "../bridges/opcua/server.js";
 import { packageVersion } from "../lib/version.js";
@@ -9,6 +10,7 @@ const OPCUA_METRICS = [
   "smartcam_opcua_subscriptions",
   "smartcam_opcua_events_total",
   "smartcam_opcua_calls_total",
+  "smartcam_opcua_writes_total",
 ];
 
 class OpcuaService implements Service {
@@ -25,6 +27,7 @@ class OpcuaService implements Service {
     // after the logger has taken over the console.
     const { OpcuaBridge } = await import("../bridges/opcua/bridge.js");
     const { OpcuaServer } = await import("../bridges/opcua/server.js");
+    const { ModelStore } = await import("../bridges/opcua/model-store.js");
     const context = this.#context;
     const cameras = context.lookup<CamerasService>("cameras");
     if (!cameras) throw new Error("the OPC UA server needs the cameras");
@@ -36,11 +39,17 @@ class OpcuaService implements Service {
     });
     this.#server = server;
     await server.start();
+    const store = new ModelStore({
+      file: join(context.config.daemon.stateDirectory, "opcua-model.json"),
+      logger: context.logger,
+    });
+    store.load();
     this.#bridge = new OpcuaBridge({
       server,
       hub: cameras.hub,
       logger: context.logger,
       metrics: context.metrics,
+      store,
     });
     this.#bridge.start();
     context.logger.info({ endpoint: server.endpointUrl }, "OPC UA server listening");

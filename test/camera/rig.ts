@@ -25,6 +25,8 @@ export interface RigOptions {
   readonly firstContact?: "recover" | "live";
   /** Runs on the hub before it starts (keepers, say). */
   readonly beforeStart?: (hub: CameraHub) => void;
+  /** The camera's ports are taken, then freed: the hub starts with the camera down until camera.start(). */
+  readonly cameraDown?: boolean;
   /** More settings of the camera's static entry (manufacturer, say). */
   readonly camera?: Record<string, unknown>;
 }
@@ -91,6 +93,7 @@ export async function startRig(options: RigOptions = {}) {
     }
   }
   if (!ports) throw new Error("unreachable");
+  if (options.cameraDown) await camera.stop();
   const { announce: _announce, outputs: _outputs, ...cameraPorts } = ports;
   const config = buildConfigSchema().parse({
     cameras: {

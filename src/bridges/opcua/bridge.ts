@@ -4,6 +4,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { CameraEvent, CameraHub, CameraState } from "../../camera/index.js";
 import { FirstOfKind } from "../../lib/first-of-kind.js";
 import { CameraFolder } from "./camera-folder.js";
+import type { CameraModel, ModelStore } from "./model-store.js";
 import type { OpcuaServer } from "./server.js";
 import { Structures } from "./structures.js";
 import { VisionSystem } from "./vision-system.js";
@@ -13,6 +14,8 @@ export interface OpcuaBridgeOptions {
   readonly hub: CameraHub;
   readonly logger: Logger;
   readonly metrics: Registry;
+  /** What earlier runs learnt of the cameras; without it, nodes come as the cameras show them. */
+  readonly store?: ModelStore | undefined;
 }
 
 interface CameraNodes {
@@ -79,10 +82,15 @@ export class OpcuaBridge {
     const own = server.own;
     const objects = server.addressSpace.rootFolder.objects;
     this.#model = {
-      plain: own.addFolder(objects, { browseName: "Cameras", nodeId: "s=Cameras" }),
+      plain: own.addFolder(objects, {
+        browseName: "Cameras",
+        nodeId: "s=Cameras",
+        description: "every camera as plain variables",
+      }),
       vision: own.addFolder(objects, {
         browseName: "VisionSystems",
         nodeId: "s=VisionSystems",
+        description: "every camera as an OPC 40100 VisionSystemType; ResultReady events are raised here",
         eventNotifier: 1,
       } as never),
       structures: new Structures(server.addressSpace, server.machineVision),
@@ -102,6 +110,8 @@ export class OpcuaBridge {
       }
     });
     for (const state of hub.cameras) this.#camera(state.id, state);
+    // Cameras an earlier run knew and the hub has not (yet) adopted: their NodeIds hold from the start.
+    for (const id of this.#options.store?.ids ?? []) this.#camera(id);
     this.#unsubscribe = hub.events.subscribe((event) => this.#onEvent(event));
   }
 
@@ -117,6 +127,7 @@ export class OpcuaBridge {
   }
 
   stop(): void {
+    this.#options.store?.stop();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#cameras.clear();
@@ -131,9 +142,10 @@ export class OpcuaBridge {
     const known = this.#cameras.get(id);
     if (known) return known;
     const model = this.#model;
-    const current = state ?? this.#options.hub.cameras.find((camera) => camera.id === id);
+    const { server, hub, store } = this.#options;
+    const stored = store?.get(id);
+    const current = state ?? hub.cameras.find((camera) => camera.id === id) ?? (stored && away(id, stored));
     if (!model || !current) return undefined;
-    const { server, hub } = this.#options;
     const own: Namespace = server.own;
     const nodes: CameraNodes = {
       folder: new CameraFolder({
@@ -143,6 +155,8 @@ export class OpcuaBridge {
         writeIo: async (point, value) => {
           await hub.command(id, "ioWrite", { point, value });
         },
+        known: stored,
+        learnt: () => this.#keep(id),
       }),
       vision: new VisionSystem({
         space: server.addressSpace,
@@ -152,14 +166,30 @@ export class OpcuaBridge {
         cameraId: id,
         run: (name, args) => hub.command(id, name, args),
         structures: model.structures,
+        identity: stored?.identity,
       }),
     };
     this.#cameras.set(id, nodes);
-    nodes.folder.update(current);
-    nodes.vision.update(current);
+    this.#update(id, nodes, current);
     // A camera attached before this bridge started told of its IO already: the hub kept it.
     for (const io of hub.io(id)) nodes.folder.io(io.point, io.value, io.time, io.kind);
     return nodes;
+  }
+
+  #update(id: string, nodes: CameraNodes, state: CameraState): void {
+    nodes.folder.update(state);
+    nodes.vision.update(state);
+    const stored = this.#options.store?.get(id);
+    const identity = identityOf(state, stored?.identity);
+    if (!stored || JSON.stringify(identity) !== JSON.stringify(stored.identity)) this.#keep(id, identity);
+  }
+
+  /** Writes what the bridge now knows of the camera to the store. */
+  #keep(id: string, identity?: CameraModel["identity"]): void {
+    const store = this.#options.store;
+    const nodes = this.#cameras.get(id);
+    if (!store || !nodes) return;
+    store.put(id, { identity: identity ?? store.get(id)?.identity ?? {}, ...nodes.folder.model });
   }
 
   #onEvent(event: CameraEvent): void {
@@ -168,8 +198,7 @@ export class OpcuaBridge {
       case "offline":
       case "state": {
         const nodes = this.#camera(event.cameraId, event.state);
-        nodes?.folder.update(event.state);
-        nodes?.vision.update(event.state);
+        if (nodes) this.#update(event.cameraId, nodes, event.state);
         return;
       }
       case "io":
@@ -193,4 +222,30 @@ export class OpcuaBridge {
         return;
     }
   }
+}
+
+const IDENTITY = ["serial", "name", "model", "version", "mac", "address"] as const;
+
+/** The nameplate as the camera last told it; what it has not said this run, as an earlier run heard it. */
+function identityOf(state: CameraState, before: CameraModel["identity"] = {}): CameraModel["identity"] {
+  const identity: Record<string, string> = {};
+  for (const key of IDENTITY) {
+    const value = state[key] || before[key];
+    if (value) identity[key] = value;
+  }
+  return identity;
+}
+
+/** A camera an earlier run knew, not run now: offline, as its nodes read. */
+function away(id: string, stored: CameraModel): CameraState {
+  return {
+    ...stored.identity,
+    id,
+    address: stored.identity.address ?? "",
+    availability: "offline",
+    status: "unknown",
+    job: "",
+    inControl: "",
+    counters: { inspections: 0, passed: 0, failed: 0 },
+  };
 }

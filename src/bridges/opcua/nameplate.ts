@@ -9,7 +9,6 @@ import {
   type UAVariable,
   Variant,
 } from "node-opcua";
-import type { CameraState } from "../../camera/index.js";
 import { DI_URI } from "./server.js";
 
 /** The DI nameplate properties (IVendorNameplateType) the cameras can fill, and from what. */
@@ -75,7 +74,7 @@ export class Nameplate {
       variable.setValueFromSource({ dataType: DataType.Null }, StatusCodes.BadWaitingForInitialData);
   }
 
-  update(state: Partial<Pick<CameraState, Key>>): void {
+  update(state: { readonly [key in Key]?: string | undefined }): void {
     for (const [key, entry] of this.#values) {
       const value = state[key];
       if (value === undefined || value === "" || value === entry.last) continue;

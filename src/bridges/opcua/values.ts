@@ -1,5 +1,6 @@
 import {
   DataType,
+  makeEUInformation,
   type Namespace,
   type StatusCode,
   StatusCodes,
@@ -8,6 +9,7 @@ import {
   Variant,
 } from "node-opcua";
 import { type Datum, datumToJson, type SerialValue } from "../../camera/index.js";
+import { readOnlySubtree } from "./permissions.js";
 
 export interface Typed {
   readonly dataType: DataType;
@@ -47,6 +49,20 @@ export function fromSerial(value: SerialValue): Typed | undefined {
 
 const NUMERIC = new Set([DataType.Int32, DataType.Double]);
 
+/** The units the bridge knows, by UNECE code, with the range their values can take. */
+const UNITS = {
+  ms: { info: makeEUInformation("C26", "ms", "millisecond"), range: { low: 0, high: 86_400_000 } },
+  count: { info: makeEUInformation("C62", "1", "one (a count)"), range: { low: 0, high: 2 ** 32 - 1 } },
+} as const;
+export type Unit = keyof typeof UNITS;
+
+export interface VariableMeta {
+  readonly description?: string | undefined;
+  /** Known units make an AnalogItemType with EngineeringUnits and EURange. */
+  readonly unit?: Unit | undefined;
+  readonly writable?: boolean | undefined;
+}
+
 /**
  * A variable whose type is fixed when first seen. A later value of another type is converted when
  * both are numbers, and otherwise marked BadTypeMismatch rather than silently retyped under a client.
@@ -61,18 +77,33 @@ export class TypedVariable {
     namespace: Namespace,
     place: { parent: UAObject; browseName: string; nodeId: string },
     first: Typed,
-    writable = false,
+    meta: VariableMeta = {},
   ) {
     this.dataType = first.dataType;
-    this.variable = namespace.addVariable({
+    const access = meta.writable ? "CurrentRead | CurrentWrite" : "CurrentRead";
+    const options = {
       componentOf: place.parent,
       browseName: place.browseName,
       nodeId: place.nodeId,
       dataType: first.dataType,
+      ...(meta.description ? { description: meta.description } : {}),
       minimumSamplingInterval: 0,
-      accessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
-      userAccessLevel: writable ? "CurrentRead | CurrentWrite" : "CurrentRead",
-    });
+      accessLevel: access,
+      userAccessLevel: access,
+    } as const;
+    const unit = meta.unit ? UNITS[meta.unit] : undefined;
+    this.variable = unit
+      ? namespace.addAnalogDataItem({
+          ...options,
+          dataType: DataType[first.dataType],
+          engineeringUnits: unit.info,
+          engineeringUnitsRange: unit.range,
+        })
+      : namespace.addVariable(options);
+    // AnalogItemType's EURange is writable as instantiated; a range is the bridge's to say.
+    if (unit) readOnlySubtree(this.variable);
+    // Nothing here has a value yet: a read says so rather than showing a default as data.
+    this.variable.setValueFromSource({ dataType: DataType.Null }, StatusCodes.BadWaitingForInitialData);
   }
 
   set(typed: Typed, timestamp?: Date): void {
@@ -120,10 +151,17 @@ export class VariableSet {
   readonly #variables = new Map<string, TypedVariable>();
   readonly #folders = new Map<string, UAObject>();
 
-  constructor(namespace: Namespace, parent: UAObject, options: { paths?: boolean } = {}) {
+  readonly #describe: ((name: string) => string) | undefined;
+
+  constructor(
+    namespace: Namespace,
+    parent: UAObject,
+    options: { paths?: boolean; describe?: (name: string) => string } = {},
+  ) {
     this.#namespace = namespace;
     this.#parent = parent;
     this.#paths = options.paths ?? false;
+    this.#describe = options.describe;
   }
 
   get names(): string[] {
@@ -145,6 +183,7 @@ export class VariableSet {
         this.#namespace.addFolder(parent, {
           browseName: part,
           nodeId: `s=${this.#parent.nodeId.value}.${path}`,
+          description: `the datums under ${path}`,
         });
       if (!existing) this.#folders.set(path, parent);
     }
@@ -162,11 +201,19 @@ export class VariableSet {
     return variable;
   }
 
-  /** Makes a variable without a value yet (it reads Bad until set). */
-  create(name: string, first: Typed, writable = false): TypedVariable {
-    const made = new TypedVariable(this.#namespace, this.#place(name), first, writable);
+  /** Makes a variable without a value yet (it reads BadWaitingForInitialData until set). */
+  create(name: string, first: Typed, meta: VariableMeta = {}): TypedVariable {
+    const made = new TypedVariable(this.#namespace, this.#place(name), first, {
+      description: this.#describe?.(name),
+      ...meta,
+    });
     this.#variables.set(name, made);
     return made;
+  }
+
+  /** Each variable's name and type, for the model store. */
+  get types(): { name: string; dataType: DataType }[] {
+    return [...this.#variables].map(([name, variable]) => ({ name, dataType: variable.dataType }));
   }
 
   status(status: StatusCode): void {

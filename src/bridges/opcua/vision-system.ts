@@ -14,6 +14,7 @@ import {
 import type { CameraState, CommandArgs, CommandName, CommandResult, Report } from "../../camera/index.js";
 import { bindConfiguration } from "./configuration.js";
 import { bindMethod, type Handler, Refused } from "./methods.js";
+import type { CameraModel } from "./model-store.js";
 import { Nameplate } from "./nameplate.js";
 import { type Level, readOnlySubtree } from "./permissions.js";
 import type { StructureName, Structures } from "./structures.js";
@@ -29,6 +30,8 @@ export interface VisionSystemOptions {
   readonly cameraId: string;
   readonly run: RunCommand;
   readonly structures: Structures;
+  /** The nameplate as an earlier run heard it, until the camera says it again. */
+  readonly identity?: CameraModel["identity"] | undefined;
 }
 
 /** The camera changes state on its own: the model's "...Auto" transition says so, where there is one. */
@@ -85,6 +88,7 @@ export class VisionSystem {
     this.#resultReady = resultReady;
 
     this.#nameplate = new Nameplate(space, own, this.node, `s=${cameraId}.VisionSystem.Identification`);
+    this.#nameplate.update(options.identity ?? {});
 
     const configuration = this.node.getComponentByName("ConfigurationManagement", mv) as UAObject;
     this.#activeConfiguration = configuration.getComponentByName("ActiveConfiguration", mv) as UAVariable;

@@ -1,5 +1,6 @@
-import { AttributeIds, BrowseDirection, type ClientSession, NodeClass, StatusCodes } from "node-opcua";
+import { AttributeIds, type ClientSession, StatusCodes } from "node-opcua";
 import { afterEach, describe, expect, it } from "vitest";
+import { variablesBelow } from "./calls.js";
 import { type OpcuaRig, startOpcuaRig } from "./rig.js";
 
 let rig: OpcuaRig | undefined;
@@ -7,32 +8,6 @@ afterEach(async () => {
   await rig?.stop();
   rig = undefined;
 });
-
-/** Every variable below the node, by hierarchical references, as the client browses them. */
-async function variablesBelow(session: ClientSession, root: string): Promise<string[]> {
-  const seen = new Set<string>([root]);
-  const variables: string[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const nodeId = queue.shift() as string;
-    const result = await session.browse({
-      nodeId,
-      browseDirection: BrowseDirection.Forward,
-      referenceTypeId: "HierarchicalReferences",
-      includeSubtypes: true,
-      nodeClassMask: NodeClass.Object | NodeClass.Variable,
-      resultMask: 63,
-    });
-    for (const reference of result.references ?? []) {
-      const id = reference.nodeId.toString();
-      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
-      seen.add(id);
-      queue.push(id);
-      if (reference.nodeClass === NodeClass.Variable) variables.push(id);
-    }
-  }
-  return variables;
-}
 
 /** Writes each variable's own value back: what succeeds is what that user may write. */
 async function writable(session: ClientSession, variables: readonly string[]): Promise<string[]> {

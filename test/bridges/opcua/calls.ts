@@ -1,7 +1,9 @@
 import {
   type VariantArrayType as ArrayType,
+  BrowseDirection,
   type ClientSession,
   DataType,
+  NodeClass,
   VariantArrayType,
 } from "node-opcua";
 
@@ -57,4 +59,30 @@ export async function visionNode(session: ClientSession, ...path: [string, strin
   const target = result.targets?.[0]?.targetId.toString();
   if (!target) throw new Error(`no ${path.map(([, name]) => name).join("/")} under cam1's VisionSystem`);
   return target;
+}
+
+/** Every variable below the node, by hierarchical references, as the client browses them. */
+export async function variablesBelow(session: ClientSession, root: string): Promise<string[]> {
+  const seen = new Set<string>([root]);
+  const variables: string[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const nodeId = queue.shift() as string;
+    const result = await session.browse({
+      nodeId,
+      browseDirection: BrowseDirection.Forward,
+      referenceTypeId: "HierarchicalReferences",
+      includeSubtypes: true,
+      nodeClassMask: NodeClass.Object | NodeClass.Variable,
+      resultMask: 63,
+    });
+    for (const reference of result.references ?? []) {
+      const id = reference.nodeId.toString();
+      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
+      seen.add(id);
+      queue.push(id);
+      if (reference.nodeClass === NodeClass.Variable) variables.push(id);
+    }
+  }
+  return variables;
 }

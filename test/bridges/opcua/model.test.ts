@@ -9,6 +9,7 @@ import {
   type Variant,
 } from "node-opcua";
 import { afterEach, describe, expect, it } from "vitest";
+import { variablesBelow } from "./calls.js";
 import { type OpcuaRig, startOpcuaRig, subscribe, until } from "./rig.js";
 
 let rig: OpcuaRig | undefined;
@@ -16,6 +17,9 @@ afterEach(async () => {
   await rig?.stop();
   rig = undefined;
 });
+
+/** A UNECE common code as OPC UA's EUInformation.unitId holds it: its characters, big-endian. */
+const commonCodeToUInt = (code: string) => [...code].reduce((id, char) => (id << 8) | char.charCodeAt(0), 0);
 
 async function read(session: ClientSession, nodeId: string) {
   return session.read({ nodeId, attributeId: AttributeIds.Value });
@@ -95,6 +99,38 @@ describe("the OPC UA model", () => {
     });
     expect(datum.targets?.[0]?.targetId.toString()).toBe("ns=1;s=cam1.LastReport.Data.Snapshot1.Blob1.Count");
     expect((await read(session, "ns=1;s=cam1.IO.out0")).value.dataType).toBe(DataType.Boolean);
+  });
+
+  it("describes every variable it makes, with UNECE units and an EURange where the unit is known", async () => {
+    rig = await startOpcuaRig({ formattedOutput: true });
+    await rig.online();
+    const session = await rig.connect();
+    const before = rig.events.length;
+    rig.camera.services.reporting.trigger(0);
+    await rig.waitFor((event) => event.type === "serial", 5_000, before);
+    await rig.waitFor((event) => event.type === "report", 5_000, before);
+    const variables = (await variablesBelow(session, "ns=1;s=cam1")).filter(
+      (id) => !/\.(EURange|EngineeringUnits)$/.test(id),
+    );
+    expect(variables.length).toBeGreaterThan(30);
+    const descriptions = await session.read(
+      variables.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Description })),
+    );
+    const undescribed = variables.filter((_, i) => !descriptions[i]?.value.value?.text);
+    expect(undescribed).toEqual([]);
+    const units = await session.read(
+      ["CycleTimeMs", "Inspections"].map((name) => ({
+        nodeId: `ns=1;s=cam1.Statistics.${name}.EngineeringUnits`,
+        attributeId: AttributeIds.Value,
+      })),
+    );
+    // UNECE common codes C26 (millisecond) and C62 (one), as OPC UA encodes them.
+    expect(units.map((unit) => unit.value.value.unitId)).toEqual([
+      commonCodeToUInt("C26"),
+      commonCodeToUInt("C62"),
+    ]);
+    const range = await read(session, "ns=1;s=cam1.Statistics.Inspections.EURange");
+    expect([range.value.value.low, range.value.value.high]).toEqual([0, 2 ** 32 - 1]);
   });
 
   it("delivers every report of a 100-report burst as a ResultReady event and as value changes", async () => {

@@ -15,6 +15,7 @@ import {
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { OpcuaBridge } from "../../../src/bridges/opcua/bridge.js";
+import { ModelStore } from "../../../src/bridges/opcua/model-store.js";
 import { hashPassword } from "../../../src/bridges/opcua/passwords.js";
 import { OpcuaServer } from "../../../src/bridges/opcua/server.js";
 import { buildConfigSchema } from "../../../src/config/schema.js";
@@ -29,13 +30,15 @@ export interface OpcuaRigOptions extends RigOptions {
   readonly logger?: Logger;
   /** Starts the server only once the camera is online, as the daemon's slower start can. */
   readonly serverAfterOnline?: boolean;
+  /** The state directory: one from an earlier rig keeps what that rig's bridge learnt. */
+  readonly stateDirectory?: string;
 }
 
 /** A simulated camera, the hub, and the OPC UA server and bridge on a free port; PKI in a temp folder. */
 export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
   const rig = await startRig(options);
   if (options.serverAfterOnline) await rig.online();
-  const stateDirectory = tempDir("smartcam-opcua-");
+  const stateDirectory = options.stateDirectory ?? tempDir("smartcam-opcua-");
   const users = [
     { name: "olga", passwordHash: await hashPassword(PASSWORDS.olga), role: "observer" },
     { name: "otto", passwordHash: await hashPassword(PASSWORDS.otto), role: "operator" },
@@ -64,7 +67,9 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
       if (attempt >= 3) throw error;
     }
   }
-  const bridge = new OpcuaBridge({ server, hub: rig.hub, logger, metrics });
+  const store = new ModelStore({ file: join(stateDirectory, "opcua-model.json"), logger });
+  store.load();
+  const bridge = new OpcuaBridge({ server, hub: rig.hub, logger, metrics, store });
   bridge.start();
   const clients: OPCUAClient[] = [];
 
