@@ -7,6 +7,7 @@ import { parseSimulateOptions } from "./camera/simulator/options.js";
 import { ConfigError, EXIT_CONFIG } from "./config/errors.js";
 import { configJsonSchema } from "./config/json-schema.js";
 import { loadConfig } from "./config/load.js";
+import type { Config } from "./config/schema.js";
 import { createLogger } from "./daemon/logger.js";
 import { runDaemon } from "./daemon/run.js";
 import { packageVersion } from "./lib/version.js";
@@ -104,21 +105,32 @@ export function main(argv: readonly string[]): void {
 
   program
     .command("opcua-trust")
-    .description("list the OPC UA client certificates, or accept or reject one by thumbprint")
-    .argument("<action>", "list | accept | reject")
+    .description(
+      "list the OPC UA client certificates, accept or reject one by thumbprint, or renew the server's own",
+    )
+    .argument("<action>", "list | accept | reject | renew")
     .argument("[thumbprint]", "hex SHA-1 thumbprint, or its first 8 digits or more, as 'list' shows it")
     .option("-c, --config <file>", "config file: where the PKI folder is")
     .action(async (action: string, thumbprint: string | undefined, options: { config?: string }) => {
       // node-opcua is large: only the commands that need it load it.
       const { pkiDirectory } = await import("./bridges/opcua/server.js");
-      const { listCertificates, setTrust } = await import("./bridges/opcua/trust.js");
+      const { listCertificates, renewServerCertificate, setTrust } = await import("./bridges/opcua/trust.js");
       let pki: string;
+      let opcua: Config["opcua"];
       try {
         const config = loadConfig({ file: options.config, env: process.env, args: [] });
+        opcua = config.opcua;
         pki = pkiDirectory(config.opcua, config.daemon.stateDirectory);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         return fail(error.message, EXIT_CONFIG);
+      }
+      if (action === "renew") {
+        const made = await renewServerCertificate(pki, opcua);
+        process.stdout.write(
+          `renewed ${made.thumbprint} ${made.file}\nrestart the daemon to serve it; clients that trusted the old one must trust this one\n`,
+        );
+        return;
       }
       if (action === "list") {
         for (const entry of listCertificates(pki))
@@ -126,7 +138,7 @@ export function main(argv: readonly string[]): void {
         return;
       }
       if ((action !== "accept" && action !== "reject") || !thumbprint)
-        return fail("usage: opcua-trust list | accept <thumbprint> | reject <thumbprint>", 2);
+        return fail("usage: opcua-trust list | accept <thumbprint> | reject <thumbprint> | renew", 2);
       try {
         const entry = await setTrust(pki, thumbprint, action === "accept");
         process.stdout.write(`${action === "accept" ? "trusted" : "rejected"} ${entry.thumbprint}\n`);

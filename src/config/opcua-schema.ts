@@ -43,6 +43,27 @@ export function opcuaSchema(hostname: string) {
         .regex(/^urn:\S+$/, "urn:...")
         .default(`urn:${hostname}:smartcam-bridge`)
         .describe("must match the certificate; change it and the certificate is made anew"),
+      certificate: z
+        .strictObject({
+          organization: z.string().min(1).max(64).default("smartcam-bridge").describe("the subject's O="),
+          organizationalUnit: z.string().min(1).max(64).optional().describe("the subject's OU="),
+          locality: z.string().min(1).max(128).optional().describe("the subject's L="),
+          country: z
+            .string()
+            .regex(/^[A-Z]{2}$/, "two capital letters, as DE")
+            .optional()
+            .describe("the subject's C="),
+          validityDays: z
+            .int()
+            .min(1)
+            .max(36_500)
+            .default(1_825)
+            .describe("how long a new certificate is valid"),
+        })
+        .prefault({})
+        .describe(
+          "the server's own certificate, made on first start; 'opcua-trust renew' makes it anew from these",
+        ),
       pkiDirectory: z
         .string()
         .min(1)

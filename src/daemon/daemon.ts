@@ -19,6 +19,8 @@ export interface DaemonOptions {
   readonly notifier: Notifier;
   readonly specs: readonly ServiceSpec[];
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The config file it was started with, for commands the log tells an operator to run. */
+  readonly configFile?: string | undefined;
   readonly clock?: Clock;
   /** Sets V8 flags at run time: node:v8's setFlagsFromString unless a test watches. */
   readonly setV8Flags?: (flags: string) => void;
@@ -49,7 +51,12 @@ export class Daemon {
       specs: options.specs,
       logger: options.logger,
       clock: this.#clock,
-      context: { clock: this.#clock, metrics: this.#metrics, statusChanged: () => this.#sendStatus() },
+      context: {
+        clock: this.#clock,
+        metrics: this.#metrics,
+        statusChanged: () => this.#sendStatus(),
+        configFile: options.configFile,
+      },
     });
     this.#watchdog = new Watchdog({
       notifier: options.notifier,

@@ -11,6 +11,7 @@ const OPCUA_METRICS = [
   "smartcam_opcua_events_total",
   "smartcam_opcua_calls_total",
   "smartcam_opcua_writes_total",
+  "smartcam_opcua_certificates_waiting",
 ];
 
 class OpcuaService implements Service {
@@ -36,6 +37,7 @@ class OpcuaService implements Service {
       stateDirectory: context.config.daemon.stateDirectory,
       version: packageVersion(),
       logger: context.logger,
+      configFile: context.configFile,
     });
     this.#server = server;
     await server.start();
@@ -68,13 +70,19 @@ class OpcuaService implements Service {
     if (!server || !this.#bridge) return { healthy: false, detail: "not started" };
     return {
       healthy: true,
-      detail: `${server.endpointUrl}: ${this.#bridge.cameraCount} cameras, ${server.sessions} sessions, ${server.subscriptions} subscriptions`,
+      detail: `${server.endpointUrl}: ${this.#bridge.cameraCount} cameras, ${server.sessions} sessions, ${server.subscriptions} subscriptions${waiting(server.waitingCertificates)}`,
     };
   }
 
   status(): string | undefined {
     return this.#server ? `OPC UA ${this.#server.sessions} sessions` : undefined;
   }
+}
+
+/** Refused client certificates are not a fault of the daemon's, but an operator has a decision to make. */
+function waiting(count: number): string {
+  if (count === 0) return "";
+  return `, ${count} certificate${count === 1 ? "" : "s"} waiting (opcua-trust list)`;
 }
 
 export const opcuaServiceSpec: ServiceSpec = {

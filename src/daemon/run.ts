@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { ConfigError, EXIT_CONFIG } from "../config/errors.js";
 import { type ConfigSources, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -34,7 +35,14 @@ export async function runDaemon(
   const logger = createLogger(config.log.level);
   const restoreConsole = captureConsole(logger);
   const notifier = await openNotifier(sources.env, logger);
-  const daemon = new Daemon({ config, logger, notifier, specs: serviceSpecs(), env: sources.env });
+  const daemon = new Daemon({
+    config,
+    logger,
+    notifier,
+    specs: serviceSpecs(),
+    env: sources.env,
+    configFile: sources.file === undefined ? undefined : resolve(sources.file),
+  });
   // Signal handlers do not keep Node alive; a daemon with every service off must still wait for one.
   const keepAlive = setInterval(() => undefined, 2 ** 30);
   let settle: (code: number) => void = () => undefined;

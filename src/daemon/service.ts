@@ -35,6 +35,8 @@ export interface ServiceContext {
   readonly statusChanged: () => void;
   /** A running service this one declared in dependsOn; undefined when that one is disabled. */
   readonly lookup: <T extends Service>(name: string) => T | undefined;
+  /** The config file the daemon was started with, when there is one: for commands it tells of. */
+  readonly configFile?: string | undefined;
 }
 
 export interface ServiceSpec {

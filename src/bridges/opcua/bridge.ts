@@ -68,6 +68,14 @@ export class OpcuaBridge {
       },
     });
     new Gauge({
+      name: "smartcam_opcua_certificates_waiting",
+      help: "client certificates refused this run and not trusted since (opcua-trust list shows them)",
+      registers: [metrics],
+      collect() {
+        this.set(server.waitingCertificates);
+      },
+    });
+    new Gauge({
       name: "smartcam_opcua_subscriptions",
       help: "OPC UA subscriptions",
       registers: [metrics],

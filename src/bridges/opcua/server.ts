@@ -1,5 +1,5 @@
+import { createHash, X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { format } from "node:util";
 import {
   type AddressSpace,
   MessageSecurityMode,
@@ -10,14 +10,14 @@ import {
   OPCUAServer,
   type OPCUAServerOptions,
   SecurityPolicy,
-  setDebugLogger,
-  setErrorLogger,
-  setWarningLogger,
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { Config } from "../../config/schema.js";
+import { certificateFile, certificateGaps, certificatePlan, ensureCertificate } from "./certificate.js";
+import { routeOpcuaLogs } from "./opcua-log.js";
 import { verifyPassword } from "./passwords.js";
 import { roleIds } from "./permissions.js";
+import { listCertificates } from "./trust.js";
 
 export type OpcuaConfig = Config["opcua"];
 export const MACHINE_VISION_URI = "http://opcfoundation.org/UA/MachineVision";
@@ -28,20 +28,12 @@ export interface OpcuaServerOptions {
   readonly stateDirectory: string;
   readonly version: string;
   readonly logger: Logger;
+  /** The daemon's config file, named in the commands the log tells an operator to run. */
+  readonly configFile?: string | undefined;
 }
 
 export function pkiDirectory(config: OpcuaConfig, stateDirectory: string): string {
   return config.pkiDirectory ?? join(stateDirectory, "pki");
-}
-
-// Colour codes and node-opcua's padded context columns are noise in a JSON log.
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
-function logLine(args: unknown[]): string {
-  return format(...args)
-    .replace(ANSI, "")
-    .replace(/^\d\d:\d\d:\d\d\.\d+Z :\S+\s+:\d+\s+/, "")
-    .replace(/^\{ filename: '[^']*', callerline: \d+ \}\s*/, "")
-    .trim();
 }
 
 /** Channels beyond maxSessions: clients that are opening, or that hold a channel without a session. */
@@ -95,10 +87,7 @@ export class OpcuaServer {
   async start(): Promise<void> {
     const { config, logger, stateDirectory, version } = this.#options;
     // node-opcua logs through process-wide functions: they stay pointed at our logger from here on.
-    const log = logger;
-    setWarningLogger((...args) => log.warn(logLine(args)));
-    setErrorLogger((...args) => log.error(logLine(args)));
-    setDebugLogger((...args) => log.debug(logLine(args)));
+    routeOpcuaLogs(logger);
 
     const pki = pkiDirectory(config, stateDirectory);
     const serverCertificates = new OPCUACertificateManager({
@@ -113,6 +102,16 @@ export class OpcuaServer {
     });
     this.#certificates = [serverCertificates, userCertificates];
     await Promise.all(this.#certificates.map((manager) => manager.initialize()));
+    const plan = certificatePlan(config);
+    if ((await ensureCertificate(serverCertificates, pki, plan)) === "kept") {
+      const gaps = certificateGaps(certificateFile(pki), plan);
+      if (gaps.length > 0)
+        logger.warn(
+          { lacks: gaps, command: this.#command("renew") },
+          "the OPC UA server certificate does not cover this configuration: strict clients will refuse it until it is renewed (and trusted again)",
+        );
+    }
+    this.#watchRejections(serverCertificates, pki);
 
     const users = new Map(config.users.map((user) => [user.name, user]));
     const options: OPCUAServerOptions = {
@@ -147,6 +146,8 @@ export class OpcuaServer {
       // the 11th client wait for its own timeout.
       maxConnectionsPerEndpoint: config.maxSessions + CONNECTION_HEADROOM,
       serverCertificateManager: serverCertificates,
+      certificateFile: certificateFile(pki),
+      privateKeyFile: serverCertificates.privateKey,
       userCertificateManager: userCertificates,
       serverCapabilities: {
         // 0: changes are delivered as they happen, never merged over a sampling window.
@@ -178,6 +179,58 @@ export class OpcuaServer {
     this.#server = server;
     await server.initialize();
     await server.start();
+  }
+
+  /** The opcua-trust command line an operator runs, for this daemon's config. */
+  #command(action: string, thumbprint?: string): string {
+    const { configFile } = this.#options;
+    return [
+      "smartcam-bridge opcua-trust",
+      action,
+      ...(thumbprint ? [thumbprint] : []),
+      ...(configFile ? ["--config", configFile] : []),
+    ].join(" ");
+  }
+
+  /** Client certificates refused this run and not trusted since, by thumbprint. */
+  readonly #refused = new Set<string>();
+  #pki = "";
+
+  /**
+   * node-opcua moves an unknown client's certificate to rejected/ and tells the client only that
+   * its channel failed: the operator hears it here, once per certificate, with the command to run.
+   */
+  #watchRejections(manager: OPCUACertificateManager, pki: string): void {
+    this.#pki = pki;
+    const reject = manager.rejectCertificate.bind(manager) as (certificate: Buffer) => Promise<void>;
+    const watched = async (certificate: Buffer) => {
+      await reject(certificate);
+      const thumbprint = createHash("sha1").update(certificate).digest("hex");
+      if (this.#refused.has(thumbprint)) return;
+      this.#refused.add(thumbprint);
+      let subject = "";
+      try {
+        subject = new X509Certificate(certificate).subject.replace(/\n/g, ", ");
+      } catch {
+        // A certificate node-opcua could read but Node cannot: its thumbprint is enough.
+      }
+      this.#options.logger.warn(
+        { thumbprint, subject, command: this.#command("accept", thumbprint) },
+        "OPC UA client refused: its certificate is not trusted; accept it with the command given",
+      );
+    };
+    Object.assign(manager, { rejectCertificate: watched });
+  }
+
+  /** Refused client certificates still waiting for an operator's decision. */
+  get waitingCertificates(): number {
+    if (this.#refused.size === 0) return 0;
+    const rejected = new Set(
+      listCertificates(this.#pki)
+        .filter((entry) => entry.status === "rejected")
+        .map((entry) => entry.thumbprint),
+    );
+    return [...this.#refused].filter((thumbprint) => rejected.has(thumbprint)).length;
   }
 
   async stop(): Promise<void> {

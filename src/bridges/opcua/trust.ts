@@ -2,6 +2,10 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { OPCUACertificateManager } from "node-opcua";
+import type { Config } from "../../config/schema.js";
+import { certificateFile, certificatePlan, ensureCertificate } from "./certificate.js";
+// Before any node-opcua warning: commands print none that do not apply.
+import "./opcua-log.js";
 
 export interface CertificateEntry {
   readonly status: "trusted" | "rejected";
@@ -56,4 +60,20 @@ export async function setTrust(pki: string, thumbprint: string, trust: boolean):
     await manager.dispose();
   }
   return entry;
+}
+
+/** Makes the server's own certificate anew from the config (the old one kept beside it), as the daemon would. */
+export async function renewServerCertificate(
+  pki: string,
+  config: Config["opcua"],
+): Promise<CertificateEntry> {
+  const manager = new OPCUACertificateManager({ rootFolder: pki, name: "PKI", disableFileWatchers: true });
+  await manager.initialize();
+  try {
+    await ensureCertificate(manager, pki, certificatePlan(config), { renew: true });
+  } finally {
+    await manager.dispose();
+  }
+  const file = certificateFile(pki);
+  return { status: "trusted", thumbprint: createHash("sha1").update(der(file)).digest("hex"), file };
 }
