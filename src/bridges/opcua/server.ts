@@ -241,8 +241,9 @@ export class OpcuaServer {
     this.#certificates = [];
   }
 
+  /** Activated sessions: one whose login failed is counted by node-opcua until it times out, not here. */
   get sessions(): number {
-    return this.#server?.currentSessionCount ?? 0;
+    return this.#server?.engine.getSessions().filter((session) => session.status === "active").length ?? 0;
   }
 
   get subscriptions(): number {

@@ -73,10 +73,22 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
   bridge.start();
   const clients: OPCUAClient[] = [];
 
+  type Security = { mode?: MessageSecurityMode; policy?: SecurityPolicy; password?: string };
+
   async function connect(
     user: UserName | "anonymous" = "anonymous",
-    security: { mode?: MessageSecurityMode; policy?: SecurityPolicy; password?: string } = {},
+    security: Security = {},
   ): Promise<ClientSession> {
+    const client = await openClient(security);
+    const identity: UserIdentityInfo =
+      user === "anonymous"
+        ? { type: UserTokenType.Anonymous }
+        : { type: UserTokenType.UserName, userName: user, password: security.password ?? PASSWORDS[user] };
+    return client.createSession(identity);
+  }
+
+  /** A client with its secure channel open and no session yet. */
+  async function openClient(security: Security = {}): Promise<OPCUAClient> {
     const client = OPCUAClient.create({
       applicationName: "smartcam-test-client",
       endpointMustExist: false,
@@ -90,11 +102,7 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
     });
     clients.push(client);
     await client.connect(server?.endpointUrl ?? "");
-    const identity: UserIdentityInfo =
-      user === "anonymous"
-        ? { type: UserTokenType.Anonymous }
-        : { type: UserTokenType.UserName, userName: user, password: security.password ?? PASSWORDS[user] };
-    return client.createSession(identity);
+    return client;
   }
 
   /** Every change of one variable, as delivered: sampling interval 0, a queue that never drops. */
@@ -117,6 +125,7 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
     metrics,
     stateDirectory,
     connect,
+    openClient,
     watch,
     async stop() {
       await Promise.all(clients.map((client) => client.disconnect()));

@@ -138,6 +138,17 @@ describe("OPC UA security", () => {
     expect((await signed.read({ nodeId: "ns=1;s=cam1.Online", attributeId: 13 })).statusCode).toBe(
       StatusCodes.Good,
     );
+    // A client that created a session and never got it activated (its login failed, and it did
+    // not close it) holds a session in node-opcua until it times out: the figures count live ones.
+    const lingering = await rig.openClient();
+    const internals = lingering as unknown as { _createSession(done: (error: Error | null) => void): void };
+    await new Promise<void>((resolve, reject) =>
+      internals._createSession((error) => (error ? reject(error) : resolve())),
+    );
+    expect(rig.server.server.currentSessionCount).toBe(2);
+    expect(await rig.metrics.getSingleMetricAsString("smartcam_opcua_sessions")).toMatch(
+      /^smartcam_opcua_sessions 1$/m,
+    );
   });
 
   it("puts an unknown client certificate in rejected until opcua-trust accepts it", async () => {
