@@ -1,6 +1,6 @@
 import { AttributeIds, type ClientSession, StatusCodes } from "node-opcua";
 import { afterEach, describe, expect, it } from "vitest";
-import { variablesBelow } from "./calls.js";
+import { callMethod, methodsBelow, variablesBelow } from "./calls.js";
 import { type OpcuaRig, startOpcuaRig } from "./rig.js";
 
 let rig: OpcuaRig | undefined;
@@ -29,6 +29,19 @@ async function writable(session: ClientSession, variables: readonly string[]): P
   return ok;
 }
 
+/** As docs/opcua.md lists them: every other method is the engineer's. */
+const OPERATOR_METHODS = [
+  "StartSingleJob",
+  "StartContinuous",
+  "Stop",
+  "Abort",
+  "Halt",
+  "SelectModeAutomatic",
+  "GetConfigurationList",
+  "GetConfigurationById",
+];
+const ENGINEER_METHODS = ["Reset", "ActivateConfiguration"];
+
 describe("OPC UA address space audit", () => {
   it("writes succeed only on IO outputs and virtual points, and only for an operator or engineer", async () => {
     rig = await startOpcuaRig({ rateHz: 0 });
@@ -48,6 +61,31 @@ describe("OPC UA address space audit", () => {
       expect((await writable(await rig.connect(user), variables)).sort()).toEqual(
         outputs.filter((id) => variables.includes(id)).sort(),
       );
+  });
+
+  it("methods answer only the roles docs/opcua.md names: the rest get BadUserAccessDenied", async () => {
+    rig = await startOpcuaRig({ rateHz: 0, control: "hold" });
+    await rig.online();
+    const anonymous = await rig.connect("anonymous");
+    const methods = await methodsBelow(anonymous, "ns=1;s=cam1.VisionSystem");
+    expect(methods.map((method) => method.name).sort()).toEqual(
+      [...OPERATOR_METHODS, ...ENGINEER_METHODS].sort(),
+    );
+    const denied = async (user: "anonymous" | "olga" | "otto" | "erin") => {
+      const session = user === "anonymous" ? anonymous : await rig?.connect(user);
+      if (!session) throw new Error("no rig");
+      const refused: string[] = [];
+      for (const method of methods) {
+        const result = await callMethod(session, method.objectId, method.name);
+        if (result.statusCode === StatusCodes.BadUserAccessDenied) refused.push(method.name);
+      }
+      return refused.sort();
+    };
+    const all = methods.map((method) => method.name).sort();
+    expect(await denied("anonymous")).toEqual(all);
+    expect(await denied("olga")).toEqual(all);
+    expect(await denied("otto")).toEqual([...ENGINEER_METHODS].sort());
+    expect(await denied("erin")).toEqual([]);
   });
 
   it("serves more than ten clients at once and refuses one past opcua.maxSessions at once", async () => {

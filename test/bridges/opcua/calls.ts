@@ -25,7 +25,9 @@ export async function emptyArguments(session: ClientSession, method: string): Pr
   return inputArguments.map((argument) => {
     const id = argument.dataType.namespace === 0 ? Number(argument.dataType.value) : 22;
     const array = argument.valueRank > 0;
+    if (id === 1) return { dataType: DataType.Boolean, value: false };
     if (id === 6) return { dataType: DataType.Int32, value: 0 };
+    if (id === 7) return { dataType: DataType.UInt32, value: 0 };
     if (id === 12) return { dataType: DataType.String, value: "" };
     if (id === 21) return { dataType: DataType.LocalizedText, value: { text: "" } };
     return array
@@ -85,4 +87,36 @@ export async function variablesBelow(session: ClientSession, root: string): Prom
     }
   }
   return variables;
+}
+
+/** Every method below the node, with the object that owns it. */
+export async function methodsBelow(
+  session: ClientSession,
+  root: string,
+): Promise<{ objectId: string; name: string }[]> {
+  const seen = new Set<string>([root]);
+  const methods: { objectId: string; name: string }[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const nodeId = queue.shift() as string;
+    const result = await session.browse({
+      nodeId,
+      browseDirection: BrowseDirection.Forward,
+      referenceTypeId: "HierarchicalReferences",
+      includeSubtypes: true,
+      nodeClassMask: NodeClass.Object | NodeClass.Method,
+      resultMask: 63,
+    });
+    for (const reference of result.references ?? []) {
+      const id = reference.nodeId.toString();
+      if (reference.nodeClass === NodeClass.Method) {
+        methods.push({ objectId: nodeId, name: reference.browseName.name ?? "" });
+        continue;
+      }
+      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
+      seen.add(id);
+      queue.push(id);
+    }
+  }
+  return methods;
 }
