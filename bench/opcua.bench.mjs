@@ -83,6 +83,7 @@ async function connect(server, dir) {
     );
     item.on("changed", (value) => onValue(value.value.value));
   };
+  const mv = (await session.readNamespaceArray()).indexOf("http://opcfoundation.org/UA/MachineVision");
   const events = async (onEvent) => {
     const item = await subscription.monitor(
       { nodeId: "i=2253", attributeId: AttributeIds.EventNotifier },
@@ -90,7 +91,7 @@ async function connect(server, dir) {
         samplingInterval: 0,
         queueSize: 10_000,
         discardOldest: false,
-        filter: constructEventFilter(["2:ResultId"]),
+        filter: constructEventFilter([`${mv}:ResultId`]),
       },
       TimestampsToReturn.Neither,
     );
