@@ -104,6 +104,7 @@ export class TypedVariable {
     if (unit) readOnlySubtree(this.variable);
     // Nothing here has a value yet: a read says so rather than showing a default as data.
     this.variable.setValueFromSource({ dataType: DataType.Null }, StatusCodes.BadWaitingForInitialData);
+    this.#flushOnRead();
   }
 
   set(typed: Typed, timestamp?: Date): void {
@@ -124,19 +125,69 @@ export class TypedVariable {
       return;
     }
     this.#real = true;
-    this.variable.setValueFromSource(new Variant({ dataType: this.dataType, value }), status, timestamp);
+    this.#last = { value };
+    this.#write({ last: this.#last, status, timestamp });
   }
 
   /** The camera is back: its last value is current again until the camera says otherwise. */
   restore(): void {
-    if (this.#real && this.variable.readValue().statusCode.isNotGood()) this.status(StatusCodes.Good);
+    if (this.#real && this.#status !== StatusCodes.Good) this.status(StatusCodes.Good);
   }
 
   /** Keeps the last value and changes only its status: what SCADA expects of a lost device. */
   status(status: StatusCode, timestamp?: Date): void {
-    const last = this.variable.readValue().value;
-    this.variable.setValueFromSource(last, status, timestamp);
+    this.#write({ last: this.#last, status, timestamp });
   }
+
+  #last: { readonly value: unknown } | undefined;
+  #status: StatusCode = StatusCodes.BadWaitingForInitialData;
+  #pending: Pending | undefined;
+
+  /**
+   * A value nobody monitors waits here, unbuilt, until a client reads the variable or starts
+   * monitoring it: node-opcua's Variant and DataValue per change are most of what a report costs,
+   * and a camera's variables are mostly unwatched.
+   */
+  #write(change: Pending): void {
+    this.#status = change.status;
+    if (this.variable.listenerCount("value_changed") === 0) {
+      this.#pending = change;
+      return;
+    }
+    // A change held back before the first monitor came is delivered too, in order.
+    this.#flush();
+    this.#apply(change);
+  }
+
+  #flush(): void {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    this.#apply(pending);
+  }
+
+  #apply({ last, status, timestamp }: Pending): void {
+    const variant = last
+      ? new Variant({ dataType: this.dataType, value: last.value })
+      : new Variant({ dataType: DataType.Null });
+    this.variable.setValueFromSource(variant, status, timestamp);
+  }
+
+  /** Every read (a client's Read, a sampling monitor, a new monitor's first value) sees the latest. */
+  #flushOnRead(): void {
+    const variable = this.variable as unknown as { readValue: (...args: unknown[]) => unknown };
+    const read = variable.readValue.bind(variable);
+    variable.readValue = (...args: unknown[]) => {
+      this.#flush();
+      return read(...args);
+    };
+  }
+}
+
+interface Pending {
+  readonly last: { readonly value: unknown } | undefined;
+  readonly status: StatusCode;
+  readonly timestamp: Date | undefined;
 }
 
 /**

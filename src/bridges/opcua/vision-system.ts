@@ -54,6 +54,7 @@ export class VisionSystem {
   readonly #state: UAStateMachineEx;
   readonly #auto: UAStateMachineEx;
   readonly #nameplate: Nameplate;
+  readonly #notifiers: readonly UAObject[];
   readonly #activeConfiguration: UAVariable | undefined;
   readonly #resultReady;
   #job: string | undefined;
@@ -87,6 +88,8 @@ export class VisionSystem {
     if (!resultReady) throw new Error("ResultReadyEventType missing from the Machine Vision nodeset");
     this.#resultReady = resultReady;
 
+    // Where ResultReady is raised and where it bubbles up to: a client monitors one of these.
+    this.#notifiers = [this.node, parent, space.rootFolder.objects.server];
     this.#nameplate = new Nameplate(space, own, this.node, `s=${cameraId}.VisionSystem.Identification`);
     this.#nameplate.update(options.identity ?? {});
 
@@ -129,6 +132,8 @@ export class VisionSystem {
 
   /** ResultReady per report: the same id as on MQTT, the camera's time, every datum in ResultContent. */
   resultReady(report: Report): void {
+    // Building an event is most of a report's OPC UA cost: none is built that no client receives.
+    if (!this.#notifiers.some((node) => node.listenerCount("event") > 0)) return;
     const { structures } = this.#options;
     const id = (name: StructureName, value: string) =>
       new Variant({ dataType: DataType.ExtensionObject, value: structures.make(name, { id: value }) });
