@@ -76,6 +76,25 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
           })
           .prefault({})
           .describe("V8 heap sizing: memory against collector CPU; both apply on reload"),
+        overload: z
+          .strictObject({
+            lagMs: z
+              .int()
+              .min(10)
+              .max(60_000)
+              .default(500)
+              .describe("the event loop's p99 delay past which the daemon says it is overloaded"),
+            windowMs: z
+              .int()
+              .min(500)
+              .max(600_000)
+              .default(5_000)
+              .describe("how often the delay is measured"),
+          })
+          .prefault({})
+          .describe(
+            "when /healthz, the systemd status and smartcam_overloaded say the daemon cannot keep up",
+          ),
       })
       .prefault({})
       .describe("the supervisor itself"),

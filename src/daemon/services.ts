@@ -1,5 +1,6 @@
 import { camerasServiceSpec, simulatorServiceSpec } from "./camera-services.js";
 import { httpServiceSpec } from "./http-service.js";
+import { loadServiceSpec } from "./load-service.js";
 import { brokerServiceSpec, journalServiceSpec, mqttServiceSpec } from "./mqtt-services.js";
 import { opcuaServiceSpec } from "./opcua-service.js";
 import type { ServiceSpec } from "./service.js";
@@ -8,6 +9,7 @@ import type { ServiceSpec } from "./service.js";
 export function serviceSpecs(): ServiceSpec[] {
   return [
     httpServiceSpec,
+    loadServiceSpec,
     brokerServiceSpec,
     journalServiceSpec,
     simulatorServiceSpec,

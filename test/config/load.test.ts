@@ -34,6 +34,7 @@ describe("loadConfig", () => {
       stateDirectory: "state",
       stopTimeoutMs: 10_000,
       heap: { growthPercent: 15, newSpaceGrowthFactor: 1 },
+      overload: { lagMs: 500, windowMs: 5_000 },
     });
   });
 

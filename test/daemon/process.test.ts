@@ -57,6 +57,7 @@ describe("the daemon process", () => {
       healthy: true,
       services: {
         http: { healthy: true, detail: `listening on 127.0.0.1:${port}` },
+        load: { healthy: true, detail: expect.stringMatching(/event loop p99 delay \d+ ms$/) },
         broker: {
           healthy: true,
           detail: expect.stringMatching(/^embedded broker on mqtt:\/\/127\.0\.0\.1:\d+$/),
