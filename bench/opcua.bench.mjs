@@ -119,7 +119,7 @@ async function withRig(work) {
   const events = new EventBus(() => {});
   const hub = { events, cameras: [state], io: () => [], command: async () => ({}) };
   const bridge = new OpcuaBridge({ server, hub, logger, metrics: new Registry() });
-  bridge.start();
+  await bridge.start();
   const client = await connect(server, dir);
   try {
     return await work({ server, events, client });

@@ -61,7 +61,7 @@ while (Date.now() - started < minutes * 60_000) {
   }
 }
 daemon.child.kill("SIGTERM");
-sim.child.kill("SIGTERM");
+sim.kill();
 await Promise.all([daemon.exited, sim.exited]);
 await broker.stop();
 const out = fileURLToPath(new URL("results/soak.json", import.meta.url));

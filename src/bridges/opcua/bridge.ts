@@ -85,7 +85,12 @@ export class OpcuaBridge {
     });
   }
 
-  start(): void {
+  /**
+   * Builds every known camera's nodes, one camera per turn of the event loop: a VisionSystem
+   * instance is some milliseconds of work, and hundreds at once would starve the cameras'
+   * heartbeats. Events are taken from the start; a camera they name is built at once.
+   */
+  async start(): Promise<void> {
     const { server, hub } = this.#options;
     const own = server.own;
     const objects = server.addressSpace.rootFolder.objects;
@@ -117,10 +122,14 @@ export class OpcuaBridge {
         for (const statusCode of results) this.#count(this.#writes, "write", statusCode);
       }
     });
-    for (const state of hub.cameras) this.#camera(state.id, state);
-    // Cameras an earlier run knew and the hub has not (yet) adopted: their NodeIds hold from the start.
-    for (const id of this.#options.store?.ids ?? []) this.#camera(id);
     this.#unsubscribe = hub.events.subscribe((event) => this.#onEvent(event));
+    // Cameras an earlier run knew and the hub has not (yet) adopted: their NodeIds hold from the start.
+    const ids = [...hub.cameras.map((state) => state.id), ...(this.#options.store?.ids ?? [])];
+    for (const id of ids) {
+      if (!this.#model) return;
+      this.#camera(id);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Counts every result; logs a refusal the first time its kind is seen, as hostile clients repeat. */

@@ -70,7 +70,7 @@ export async function startOpcuaRig(options: OpcuaRigOptions = {}) {
   const store = new ModelStore({ file: join(stateDirectory, "opcua-model.json"), logger });
   store.load();
   const bridge = new OpcuaBridge({ server, hub: rig.hub, logger, metrics, store });
-  bridge.start();
+  await bridge.start();
   const clients: OPCUAClient[] = [];
 
   type Security = { mode?: MessageSecurityMode; policy?: SecurityPolicy; password?: string };
