@@ -51,4 +51,27 @@ describe("the benchmarks", () => {
     },
     120_000,
   );
+
+  // The scale run as configured by default (MQTT and OPC UA on), at 200 cameras for a few seconds:
+  // what it accounts for must add up, with no cycle missing.
+  it("scale.bench.mjs runs 200 cameras for a few seconds and misses no cycle", () => {
+    const script = `
+        const { scaleRun } = await import(${JSON.stringify(pathToFileURL(join(BENCH, "scale.bench.mjs")).href)});
+        const { startBroker } = await import(${JSON.stringify(pathToFileURL(join(BENCH, "broker.mjs")).href)});
+        const broker = await startBroker();
+        try {
+          const r = await scaleRun(broker.url, 200, {}, process.env, { windowS: 3, settleS: 1, catchUpDeadlineMs: 60000 });
+          console.log(JSON.stringify({ missing: r.missing, live: r.live, recovered: r.recovered, gap: r.gap, drops: r.drops, cameras: r.camerasReporting, reports: r.reports }));
+        } finally { await broker.stop(); }`;
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 280_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const run = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
+    console.log(`[scale] 200 cameras: ${JSON.stringify(run)}`);
+    expect(run.cameras).toBe(200);
+    expect(run.reports).toBeGreaterThan(0);
+    expect(run.missing).toBe(0);
+  }, 300_000);
 });
