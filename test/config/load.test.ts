@@ -33,7 +33,7 @@ describe("loadConfig", () => {
     expect(config.daemon).toEqual({
       stateDirectory: "state",
       stopTimeoutMs: 10_000,
-      heap: { growthPercent: 15, newSpaceGrowthFactor: 1 },
+      heap: { growthPercent: 0, newSpaceGrowthFactor: 2 },
       overload: { lagMs: 500, windowMs: 5_000 },
     });
   });

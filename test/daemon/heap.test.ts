@@ -18,17 +18,17 @@ function daemonWith(daemon: Record<string, unknown>, flags: string[]) {
 }
 
 describe("the heap settings", () => {
-  it("set V8's heap sizing at start (15% and factor 1 unless configured) and again on a reload, without a restart", async () => {
+  it("set V8's heap sizing at start (V8's own, 0 and factor 2, unless configured) and again on a reload, without a restart", async () => {
     const flags: string[] = [];
     const daemon = daemonWith({}, flags);
     await daemon.start();
-    expect(flags).toEqual(["--heap-growing-percent=15", "--semi-space-growth-factor=1"]);
+    expect(flags).toEqual(["--heap-growing-percent=0", "--semi-space-growth-factor=2"]);
     const next = buildConfigSchema().parse({
-      daemon: { heap: { growthPercent: 0, newSpaceGrowthFactor: 2 } },
+      daemon: { heap: { growthPercent: 15, newSpaceGrowthFactor: 1 } },
     });
     const outcome = await daemon.reload(next);
     expect(outcome.needRestart).toEqual([]);
-    expect(flags.slice(2)).toEqual(["--heap-growing-percent=0", "--semi-space-growth-factor=2"]);
+    expect(flags.slice(2)).toEqual(["--heap-growing-percent=15", "--semi-space-growth-factor=1"]);
     await daemon.stop();
   });
 
