@@ -13,7 +13,7 @@ export async function freePort() {
   return port;
 }
 
-async function portFree(port) {
+export async function portFree(port) {
   const server = createServer();
   const ok = await new Promise((resolve) => {
     server.once("error", () => resolve(false));

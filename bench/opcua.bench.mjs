@@ -113,11 +113,14 @@ async function flood(emit, received, count) {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-async function withRig(work) {
+async function withRig(work, cameras = 1) {
   const dir = mkdtempSync(join(tmpdir(), "smartcam-bench-opcua-"));
   const server = await startServer(dir);
   const events = new EventBus(() => {});
-  const hub = { events, cameras: [state], io: () => [], command: async () => ({}) };
+  const states = Array.from({ length: cameras }, (_, i) =>
+    i === 0 ? state : { ...state, id: `cam${i + 1}` },
+  );
+  const hub = { events, cameras: states, io: () => [], command: async () => ({}) };
   const bridge = new OpcuaBridge({ server, hub, logger, metrics: new Registry() });
   await bridge.start();
   const client = await connect(server, dir);
@@ -146,6 +149,37 @@ async function bridged() {
       REPORTS,
     );
   });
+}
+
+const WIDE = 1_000;
+const WATCHED = 5;
+
+/**
+ * 1 000 cameras' variables (built first, as the daemon does after READY), a subscriber on the Cycle of five of them and no event monitor:
+ * reports round-robin over every camera, until the watched ones have their last cycle. What no
+ * client monitors should cost next to nothing.
+ */
+async function wide() {
+  return withRig(async ({ events, client }) => {
+    const last = new Map();
+    for (let i = 1; i <= WATCHED; i++)
+      await client.monitor(`ns=1;s=cam${i}.LastReport.Cycle`, (cycle) => last.set(i, cycle));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rounds = REPORTS / WIDE;
+    const count = REPORTS;
+    return flood(
+      (n) => {
+        const camera = ((n - 1) % WIDE) + 1;
+        const cycle = Math.floor((n - 1) / WIDE) + 1;
+        events.emit({
+          type: "report",
+          report: syntheticReport(`cam${camera}`, cycle),
+        });
+      },
+      () => ([...last.values()].filter((cycle) => cycle >= rounds).length === WATCHED ? count : 0),
+      count,
+    );
+  }, WIDE);
 }
 
 async function raw() {
@@ -202,7 +236,15 @@ export async function run() {
     p50.push(paced.p50);
     p99.push(paced.p99);
   }
+  // Once: building 1 000 cameras' nodes takes most of a minute.
+  const wideRuns = [await wide()];
   return [
+    {
+      name: `OPC UA: reports over ${WIDE} cameras' variables, ${WATCHED} Cycle variables monitored, no event monitor`,
+      unit: "reports/s",
+      samples: wideRuns,
+      baseline: { name: "raw setValueFromSource, one variable", samples: baseline },
+    },
     {
       name: "OPC UA: reports as ResultReady events and value changes to a subscriber",
       unit: "reports/s",

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import unixDgram from "unix-dgram";
 import { fleetPorts } from "../dist/camera/simulator/fleet.js";
-import { freeBlock, freePort, startBroker } from "./broker.mjs";
+import { freePort, portFree, startBroker } from "./broker.mjs";
 import { subscribe } from "./mqtt.bench.mjs";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -77,26 +77,54 @@ export function notifySocket() {
 /** Cameras per simulator process: more are split over several, so that the simulator is not the bottleneck. */
 const CAMERAS_PER_SIMULATOR = 250;
 
+/**
+ * The next block of `size` free ports at or above `from`, below the ephemeral range: 1 000
+ * cameras take 20 000 ports, so blocks are packed from the bottom up rather than placed at random.
+ */
+async function nextBlock(size, from) {
+  for (let base = from; base + size < 32_000; base += 100) {
+    let free = true;
+    for (let port = base; port < base + size && free; port++) free = await portFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no free block of ${size} ports from ${from} below 32000`);
+}
+
 /** Simulator processes for `cameras` cameras at 10 reports/s, each on a free block of ports. */
 async function startSimulators(cameras) {
   const sims = [];
   const ports = [];
-  for (let first = 0; first < cameras; first += CAMERAS_PER_SIMULATOR) {
-    const count = Math.min(CAMERAS_PER_SIMULATOR, cameras - first);
-    const last = `"sim-cam-${String(count).padStart(3, "0")}"`;
-    // A random block of ports may hold one that is taken: the simulator then exits, and another block is tried.
-    for (let attempt = 0; ; attempt++) {
-      const basePort = await freeBlock(20 * count, 10_000, 32_000);
-      const args = ["simulate", "--cameras", String(count), "--rate", "10", "--base-port", String(basePort)];
-      const sim = spawnCli([...args, "--no-announce", "--password", "pw", "--seed", String(5 + first)]);
-      await until(() => sim.out().includes(last) || sim.hasExited(), 120_000, "the simulator");
-      if (!sim.hasExited()) {
-        sims.push(sim);
-        for (let i = 0; i < count; i++) ports.push(fleetPorts(basePort, i));
-        break;
+  let from = 4_000;
+  try {
+    for (let first = 0; first < cameras; first += CAMERAS_PER_SIMULATOR) {
+      const count = Math.min(CAMERAS_PER_SIMULATOR, cameras - first);
+      const last = `"sim-cam-${String(count).padStart(3, "0")}"`;
+      // A port can be taken between the check and the bind: the simulator then exits, and the next block is tried.
+      for (let attempt = 0; ; attempt++) {
+        const basePort = await nextBlock(20 * count, from);
+        from = basePort + 20 * count;
+        const args = [
+          "simulate",
+          "--cameras",
+          String(count),
+          "--rate",
+          "10",
+          "--base-port",
+          String(basePort),
+        ];
+        const sim = spawnCli([...args, "--no-announce", "--password", "pw", "--seed", String(5 + first)]);
+        await until(() => sim.out().includes(last) || sim.hasExited(), 120_000, "the simulator");
+        if (!sim.hasExited()) {
+          sims.push(sim);
+          for (let i = 0; i < count; i++) ports.push(fleetPorts(basePort, i));
+          break;
+        }
+        if (attempt >= 5) throw new Error(`the simulator exited: ${sim.out().slice(-500)}`);
       }
-      if (attempt >= 5) throw new Error(`the simulator exited: ${sim.out().slice(-500)}`);
     }
+  } catch (error) {
+    for (const sim of sims) sim.child.kill("SIGTERM");
+    throw error;
   }
   return { sims, ports };
 }

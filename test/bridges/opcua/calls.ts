@@ -63,30 +63,49 @@ export async function visionNode(session: ClientSession, ...path: [string, strin
   return target;
 }
 
-/** Every variable below the node, by hierarchical references, as the client browses them. */
-export async function variablesBelow(session: ClientSession, root: string): Promise<string[]> {
+interface Found {
+  readonly nodeId: string;
+  readonly nodeClass: NodeClass;
+  readonly name: string;
+  readonly parent: string;
+}
+
+/** Every object, variable and method below the node by hierarchical references, outside namespace 0. */
+async function below(session: ClientSession, root: string): Promise<Found[]> {
   const seen = new Set<string>([root]);
-  const variables: string[] = [];
+  const found: Found[] = [];
   const queue = [root];
   while (queue.length > 0) {
-    const nodeId = queue.shift() as string;
+    const parent = queue.shift() as string;
     const result = await session.browse({
-      nodeId,
+      nodeId: parent,
       browseDirection: BrowseDirection.Forward,
       referenceTypeId: "HierarchicalReferences",
       includeSubtypes: true,
-      nodeClassMask: NodeClass.Object | NodeClass.Variable,
+      nodeClassMask: NodeClass.Object | NodeClass.Variable | NodeClass.Method,
       resultMask: 63,
     });
     for (const reference of result.references ?? []) {
-      const id = reference.nodeId.toString();
-      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
-      seen.add(id);
-      queue.push(id);
-      if (reference.nodeClass === NodeClass.Variable) variables.push(id);
+      const nodeId = reference.nodeId.toString();
+      const name = reference.browseName.name ?? "";
+      if (reference.nodeClass === NodeClass.Method) {
+        found.push({ nodeId, nodeClass: reference.nodeClass, name, parent });
+        continue;
+      }
+      if (seen.has(nodeId) || reference.nodeId.namespace === 0) continue;
+      seen.add(nodeId);
+      queue.push(nodeId);
+      found.push({ nodeId, nodeClass: reference.nodeClass, name, parent });
     }
   }
-  return variables;
+  return found;
+}
+
+/** Every variable below the node, by hierarchical references, as the client browses them. */
+export async function variablesBelow(session: ClientSession, root: string): Promise<string[]> {
+  return (await below(session, root))
+    .filter((node) => node.nodeClass === NodeClass.Variable)
+    .map((node) => node.nodeId);
 }
 
 /** Every method below the node, with the object that owns it. */
@@ -94,29 +113,7 @@ export async function methodsBelow(
   session: ClientSession,
   root: string,
 ): Promise<{ objectId: string; name: string }[]> {
-  const seen = new Set<string>([root]);
-  const methods: { objectId: string; name: string }[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const nodeId = queue.shift() as string;
-    const result = await session.browse({
-      nodeId,
-      browseDirection: BrowseDirection.Forward,
-      referenceTypeId: "HierarchicalReferences",
-      includeSubtypes: true,
-      nodeClassMask: NodeClass.Object | NodeClass.Method,
-      resultMask: 63,
-    });
-    for (const reference of result.references ?? []) {
-      const id = reference.nodeId.toString();
-      if (reference.nodeClass === NodeClass.Method) {
-        methods.push({ objectId: nodeId, name: reference.browseName.name ?? "" });
-        continue;
-      }
-      if (seen.has(id) || reference.nodeId.namespace === 0) continue;
-      seen.add(id);
-      queue.push(id);
-    }
-  }
-  return methods;
+  return (await below(session, root))
+    .filter((node) => node.nodeClass === NodeClass.Method)
+    .map((node) => ({ objectId: node.parent, name: node.name }));
 }
