@@ -6,17 +6,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  AttributeIds,
-  BrowseDirection,
-  MessageSecurityMode,
-  NodeClass,
-  OPCUACertificateManager,
-  OPCUAClient,
-  SecurityPolicy,
-  TimestampsToReturn,
-} from "node-opcua";
+import { AttributeIds, BrowseDirection, NodeClass, TimestampsToReturn } from "node-opcua";
 import { freeBlock } from "./broker.mjs";
+import { noneClient } from "./opcua.bench.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLIENTS = 10;
@@ -103,15 +95,7 @@ async function once() {
     const idle = await rssMegabytes(daemon.http);
     let items;
     for (let c = 0; c < CLIENTS; c++) {
-      const client = OPCUAClient.create({
-        endpointMustExist: false,
-        securityMode: MessageSecurityMode.None,
-        securityPolicy: SecurityPolicy.None,
-        clientCertificateManager: new OPCUACertificateManager({
-          rootFolder: join(dir, "client-pki"),
-          automaticallyAcceptUnknownCertificate: true,
-        }),
-      });
+      const client = noneClient(dir);
       await client.connect(daemon.endpoint);
       clients.push(client);
       for (let s = 0; s < SESSIONS_PER_CLIENT; s++) {
