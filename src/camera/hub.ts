@@ -220,8 +220,7 @@ export class CameraHub {
     // Status, job and slot as they are once the command has acted: an output answering the command
     // shows the state it led to, and no announce tells the slot.
     if (name === "status") applyStatus(session, result as CommandResult<"status">);
-    if (name === "selectJob" || name === "start" || name === "stop")
-      applyStatus(session, await runCommand(session, "status", {}, { allowSetNetwork: false }));
+    if (name === "selectJob" || name === "start" || name === "stop") await this.#refreshStatus(session);
     if (name === "snap" && "image" in result)
       this.events.emit({
         type: "image",
@@ -289,6 +288,18 @@ export class CameraHub {
     await session.start();
   }
 
+  /**
+   * Reads the camera's status into its state. The command that asked for it has done its work
+   * already: a status that fails now is left to the next one, and never fails that command.
+   */
+  async #refreshStatus(session: CameraSession): Promise<void> {
+    try {
+      applyStatus(session, await runCommand(session, "status", {}, { allowSetNetwork: false }));
+    } catch (error) {
+      this.#options.logger.debug({ err: error, camera: session.state.id }, "status after a command not read");
+    }
+  }
+
   #onDiscovery(event: CameraEvent): void {
     this.events.emit(event);
     if (event.type === "lost") {
@@ -304,11 +315,7 @@ export class CameraHub {
       const jobChanged = announce.job !== known.state.job;
       known.update({ ...identityOf(announce), ...(jobChanged ? { slot: undefined } : {}) });
       // A job loaded elsewhere: the announce names it, the status tells its slot.
-      if (jobChanged && known.online)
-        runCommand(known, "status", {}, { allowSetNetwork: false }).then(
-          (status) => applyStatus(known, status),
-          () => undefined,
-        );
+      if (jobChanged && known.online) void this.#refreshStatus(known);
       // An announce is a hint that the camera is there: a session that is down tries now.
       if (!known.online) known.reconnectNow();
       return;

@@ -33,6 +33,7 @@ export class LoadService implements Service {
   #stopSampler: (() => void) | undefined;
   #sample: DelaySampler | undefined;
   #lagMs = 0;
+  #thresholdMs = 0;
   #overloaded = false;
 
   constructor(context: ServiceContext, sampler?: DelaySampler) {
@@ -61,13 +62,14 @@ export class LoadService implements Service {
     const sampler = this.#given ? { sample: this.#given, stop: () => undefined } : histogramSampler();
     this.#sample = sampler.sample;
     this.#stopSampler = sampler.stop;
-    const { windowMs } = this.#context.config.daemon.overload;
+    const { windowMs, lagMs } = this.#context.config.daemon.overload;
+    this.#thresholdMs = lagMs;
     this.#timer = this.#context.clock.setInterval(() => this.#measure(), windowMs);
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
   #measure(): void {
-    const { lagMs } = this.#context.config.daemon.overload;
+    const lagMs = this.#thresholdMs;
     this.#lagMs = this.#sample?.() ?? 0;
     const overloaded = this.#lagMs > lagMs;
     if (overloaded === this.#overloaded) return;

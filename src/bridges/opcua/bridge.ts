@@ -198,7 +198,7 @@ export class OpcuaBridge {
     nodes.vision.update(state);
     const stored = this.#options.store?.get(id);
     const identity = identityOf(state, stored?.identity);
-    if (!stored || JSON.stringify(identity) !== JSON.stringify(stored.identity)) this.#keep(id, identity);
+    if (!stored || IDENTITY.some((key) => identity[key] !== stored.identity[key])) this.#keep(id, identity);
   }
 
   /** Writes what the bridge now knows of the camera to the store. */

@@ -57,8 +57,6 @@ export class VisionSystem {
   readonly #notifiers: readonly UAObject[];
   readonly #activeConfiguration: UAVariable | undefined;
   readonly #resultReady;
-  #job: string | undefined;
-  #slot: number | undefined;
   #camera: CameraState | undefined;
   #halted = false;
 
@@ -102,11 +100,10 @@ export class VisionSystem {
   }
 
   update(state: CameraState): void {
+    const before = this.#camera;
     this.#camera = state;
     this.#nameplate.update(state);
-    if (state.job !== this.#job || state.slot !== this.#slot) {
-      this.#job = state.job;
-      this.#slot = state.slot;
+    if (!before || state.job !== before.job || state.slot !== before.slot) {
       // InternalId is the slot, what ActivateConfiguration takes: a client may pass it straight back.
       this.#activeConfiguration?.setValueFromSource({
         dataType: DataType.ExtensionObject,
@@ -150,7 +147,7 @@ export class VisionSystem {
       resultId: id("ResultIdDataType", report.id),
       jobId: id("JobIdDataType", String(report.cycle)),
       internalRecipeId: id("RecipeIdInternalDataType", String(report.inspection)),
-      internalConfigurationId: id("ConfigurationIdDataType", this.#job ?? ""),
+      internalConfigurationId: id("ConfigurationIdDataType", this.#camera?.job ?? ""),
       isPartial: { dataType: DataType.Boolean, value: false },
       // OPC 40100 12.19: 1 Completed, 4 Failed; the inspection verdict maps onto them.
       resultState: { dataType: DataType.Int32, value: report.passed ? 1 : 4 },
