@@ -25,8 +25,11 @@ const SETTLE_S = 3;
 const CAUGHT_UP_MS = 100;
 const TICKS = 100; // clock ticks per second in /proc/<pid>/stat
 
-export function spawnCli(args, env = process.env) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+export function spawnCli(args, env = process.env, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   let out = "";
   const keep = (chunk) => {
     out += chunk;
@@ -150,7 +153,7 @@ export async function simulatorAndConfig(url, cameras, base, overrides = {}) {
       http: { host: "127.0.0.1", port: httpPort, ...overrides.http },
       daemon: { stateDirectory: join(dir, "state"), ...overrides.daemon },
       cameras: { discovery: { enabled: false }, static: statics },
-      mqtt: { url, baseTopic: base },
+      mqtt: { url, baseTopic: base, ...overrides.mqtt },
       // The daemon's full job: the OPC UA server (on by default) holds and updates every camera too.
       opcua: {
         enabled: true,
@@ -250,7 +253,10 @@ export async function scaleRun(url, cameras, overrides = {}, env = process.env, 
   });
   const notify = notifySocket();
   const started = preciseNow();
-  const daemon = spawnCli(["run", "--config", file], { ...env, NOTIFY_SOCKET: notify.path });
+  // SMARTCAM_BENCH_PROFILE=<dir>: the daemon writes a CPU profile there when it stops.
+  const profile = env.SMARTCAM_BENCH_PROFILE;
+  const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  const daemon = spawnCli(["run", "--config", file], { ...env, NOTIFY_SOCKET: notify.path }, nodeArgs);
   const readyAt = await notify.ready;
   notify.close();
   await until(() => online.size === cameras, 120_000, `${cameras} cameras online`);
@@ -337,7 +343,7 @@ const COUNTS = (process.env.SMARTCAM_SCALE_CAMERAS ?? "200,500,1000").split(",")
  * mqtt.js's own CPU per QoS 1 message of a report's size, at 200 cameras' rate, in this process:
  * the baseline of the daemon's CPU per report.
  */
-async function rawCpuPerMessage(url, { perSecond = 2_000, seconds = 5, size = 700 } = {}) {
+export async function rawCpuPerMessage(url, { perSecond = 2_000, seconds = 5, size = 700 } = {}) {
   const pub = await mqtt.connectAsync(url, { protocolVersion: 5 });
   const payload = "x".repeat(size);
   const before = process.cpuUsage();

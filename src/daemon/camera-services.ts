@@ -1,11 +1,10 @@
 import { Gauge } from "prom-client";
-import { keepInJournal } from "../bridges/mqtt/keepers.js";
-import { Topics } from "../bridges/mqtt/topics.js";
 import { CameraHub } from "../camera/hub.js";
 import type { CameraEndpoint } from "../camera/session.js";
 import { fleetPorts, SimulatorFleet } from "../camera/simulator/fleet.js";
 import { vsCodec } from "../camera/wire/index.js";
 import type { Config } from "../config/schema.js";
+import { keepInJournal } from "../journal/index.js";
 import type { JournalService } from "./mqtt-services.js";
 import type { Service, ServiceContext, ServiceSpec } from "./service.js";
 
@@ -179,7 +178,7 @@ export class CamerasService implements Service {
     // Lossless reports are acknowledged to cameras, and formatted-output ports read on, only once the journal has them.
     const journal = this.#context.lookup<JournalService>("journal")?.journal;
     if (journal) {
-      keepInJournal(this.hub, journal, new Topics(this.#context.config.mqtt.baseTopic), this.#context.logger);
+      keepInJournal(this.hub, journal, this.#context.logger);
     }
     await this.hub.start();
     this.#started = true;

@@ -1,10 +1,9 @@
 import { join } from "node:path";
-import { MqttBridge } from "../bridges/mqtt/bridge.js";
+import { Gauge } from "prom-client";
+import { MQTT_OUTPUT, MqttBridge } from "../bridges/mqtt/bridge.js";
 import { EmbeddedBroker } from "../bridges/mqtt/embedded-broker.js";
-import { Journal } from "../bridges/mqtt/journal.js";
-import { journalDropNotice } from "../bridges/mqtt/keepers.js";
-import { Topics } from "../bridges/mqtt/topics.js";
 import type { Config } from "../config/schema.js";
+import { Journal } from "../journal/index.js";
 import { packageVersion } from "../lib/version.js";
 import type { CamerasService } from "./camera-services.js";
 import type { Service, ServiceContext, ServiceSpec } from "./service.js";
@@ -38,34 +37,59 @@ export class BrokerService implements Service {
   }
 }
 
+/** The outputs that carry the journal's records under this config. */
+export function journalOutputs(config: Config): string[] {
+  return mqttRuns(config) ? [MQTT_OUTPUT] : [];
+}
+
+const OUTPUT_GAUGE = "smartcam_journal_output";
+
+/**
+ * The daemon's journal: cameras keep their records in it from their start, before any output
+ * runs; each output reads it on its own cursor.
+ */
 export class JournalService implements Service {
   readonly journal: Journal;
+  readonly #context: ServiceContext;
 
   constructor(context: ServiceContext) {
     const { mqtt, daemon } = context.config;
+    this.#context = context;
     this.journal = new Journal({
       path: join(daemon.stateDirectory, "journal.sqlite"),
       maxBytes: mqtt.journal.maxBytes,
       policy: mqtt.journal.policy,
       fsync: mqtt.journal.fsync,
       logger: context.logger,
-      // Given here, not by the bridge: cameras may append (and so drop) before the bridge starts.
-      dropNotice: journalDropNotice(new Topics(mqtt.baseTopic)),
+      outputs: journalOutputs(context.config),
     });
   }
 
   async start(): Promise<void> {
     this.journal.open();
+    const journal = this.journal;
+    new Gauge({
+      name: OUTPUT_GAUGE,
+      help: "Per journal output: delivered (since start), pending (held for it), dropped (by the dropOldest policy before it had them), lost (left otherwise: always 0)",
+      labelNames: ["output", "figure"],
+      registers: [this.#context.metrics],
+      collect() {
+        for (const output of journal.outputs)
+          for (const [figure, value] of Object.entries(journal.output(output).figures()))
+            this.set({ output, figure }, value);
+      },
+    });
   }
 
   async stop(): Promise<void> {
+    this.#context.metrics.removeSingleMetric(OUTPUT_GAUGE);
     this.journal.close();
   }
 
   health() {
     return {
       healthy: true,
-      detail: `${this.journal.count} messages, ${this.journal.bytes} bytes undelivered`,
+      detail: `${this.journal.count} records, ${this.journal.bytes} bytes held for ${this.journal.outputs.join(", ")}`,
     };
   }
 }

@@ -14,7 +14,11 @@ afterEach(async () => {
 function journalService() {
   const config = buildConfigSchema().parse({
     daemon: { stateDirectory: tempDir("journal-service-") },
-    mqtt: { baseTopic: "plant", journal: { maxBytes: 65_536, policy: "dropOldest" } },
+    mqtt: {
+      url: "mqtt://127.0.0.1:1",
+      baseTopic: "plant",
+      journal: { maxBytes: 65_536, policy: "dropOldest" },
+    },
   });
   const service = new JournalService({
     config,
@@ -31,25 +35,42 @@ function journalService() {
 
 describe("the journal service", () => {
   // Cameras start, and journal their reports, before the MQTT bridge exists: a drop then must still be told.
-  it("tells of reports its dropOldest policy drops on the gap topic, with no MQTT bridge running", async () => {
+  it("tells of reports its dropOldest policy drops in a gap record, with no MQTT bridge running", async () => {
     const service = journalService();
     await service.start();
     const { journal } = service;
     for (let cycle = 1; cycle <= 100; cycle++)
-      await journal.append("plant/cam1/report/0", "x".repeat(1_000), {
-        position: { camera: "cam1", inspection: 0, bootTime: 7_000, cycle },
+      await journal.append({
+        type: "report",
+        report: {
+          cameraId: "cam1",
+          id: `r${cycle}`,
+          serial: "S1",
+          bootTime: 7_000,
+          inspection: 0,
+          cycle,
+          time: cycle,
+          passed: true,
+          stats: { cycleTimeMs: 1, processTimeMs: 1, passedCount: 1, failedCount: 0, dropped: 0 },
+          results: { text: { type: "text", value: "x".repeat(1_000) } },
+          images: [],
+          lossless: true,
+          recovered: false,
+        },
       });
     expect(journal.dropped).toBeGreaterThan(0);
     const gaps = journal
+      .output("mqtt")
       .range(0, Number.MAX_SAFE_INTEGER, 1_000)
-      .filter((e) => e.topic === "plant/cam1/gap/0");
-    expect(gaps).toHaveLength(1);
-    expect(JSON.parse(gaps[0]?.payload.toString() ?? "{}")).toMatchObject({
-      camera: "cam1",
-      inspection: 0,
-      fromCycle: 1,
-      toCycle: journal.dropped,
-      reason: expect.stringContaining("dropOldest"),
-    });
+      .flatMap((e) => (e.record.type === "gap" ? [e.record] : []));
+    expect(gaps).toEqual([
+      expect.objectContaining({
+        cameraId: "cam1",
+        inspection: 0,
+        fromCycle: 1,
+        toCycle: journal.dropped,
+        reason: expect.stringContaining("dropOldest"),
+      }),
+    ]);
   });
 });

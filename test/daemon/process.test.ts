@@ -62,7 +62,7 @@ describe("the daemon process", () => {
           healthy: true,
           detail: expect.stringMatching(/^embedded broker on mqtt:\/\/127\.0\.0\.1:\d+$/),
         },
-        journal: { healthy: true, detail: expect.stringMatching(/messages/) },
+        journal: { healthy: true, detail: expect.stringMatching(/records, \d+ bytes held for mqtt/) },
         simulator: { healthy: true, detail: "3 simulated cameras" },
         cameras: { healthy: true, detail: "3 cameras, 3 online" },
         mqtt: { healthy: true, detail: "MQTT connected" },
@@ -72,6 +72,8 @@ describe("the daemon process", () => {
     expect(metrics).toContain("process_resident_memory_bytes");
     expect(metrics).toContain('smartcam_service_healthy{service="http"} 1');
     expect(metrics).toContain('smartcam_cameras{availability="online"} 3');
+    expect(metrics).toContain('smartcam_journal_output{output="mqtt",figure="lost"} 0');
+    expect(metrics).toMatch(/smartcam_journal_output\{output="mqtt",figure="delivered"\} \d+/);
 
     const stopAt = Date.now();
     daemon.child.kill("SIGTERM");

@@ -3,15 +3,13 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MqttBridge } from "../../src/bridges/mqtt/bridge.js";
-import { Journal } from "../../src/bridges/mqtt/journal.js";
-import { journalDropNotice, keepInJournal } from "../../src/bridges/mqtt/keepers.js";
 import type { ReportPayload } from "../../src/bridges/mqtt/payloads.js";
-import { Topics } from "../../src/bridges/mqtt/topics.js";
 import { CameraHub } from "../../src/camera/hub.js";
 import type { CameraEvent } from "../../src/camera/index.js";
 import { SimulatedCamera } from "../../src/camera/simulator/camera.js";
 import { vsCodec } from "../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../src/config/schema.js";
+import { Journal, keepInJournal } from "../../src/journal/index.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
 import { subscriber } from "../bridges/mqtt/rig.js";
@@ -95,7 +93,7 @@ async function startDiscoveryRig() {
     policy: "block",
     fsync: false,
     logger,
-    dropNotice: journalDropNotice(new Topics(BASE)),
+    outputs: ["mqtt"],
   });
   journal.open();
   const hub = new CameraHub({
@@ -109,7 +107,7 @@ async function startDiscoveryRig() {
   });
   const events: CameraEvent[] = [];
   hub.events.subscribe((event) => events.push(event));
-  keepInJournal(hub, journal, new Topics(BASE), logger);
+  keepInJournal(hub, journal, logger);
   const bridge = new MqttBridge({
     config: config.mqtt,
     url: broker.url,

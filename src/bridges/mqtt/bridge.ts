@@ -2,21 +2,25 @@ import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { CameraEvent, CameraHub, CameraImage } from "../../camera/index.js";
+import type { Journal } from "../../journal/index.js";
 import type { Clock } from "../../lib/clock.js";
 import type { Random } from "../../lib/random.js";
 import { CommandHandler } from "./commands.js";
 import { type MqttConfig, MqttConnection } from "./connection.js";
 import { imageBytes } from "./images.js";
-import type { Journal } from "./journal.js";
 import { Outbox } from "./outbox.js";
-import { ioMessage, reportPayload, statePayload } from "./payloads.js";
+import { reportPayload, statePayload } from "./payloads.js";
 import { Topics } from "./topics.js";
+
+/** The MQTT JSON API's name among the journal's outputs. */
+export const MQTT_OUTPUT = "mqtt";
 
 export interface MqttBridgeOptions {
   readonly config: MqttConfig;
   readonly url: string;
   readonly version: string;
   readonly hub: CameraHub;
+  /** The daemon's journal, with an output named "mqtt". */
   readonly journal: Journal;
   readonly clock: Clock;
   readonly random: Random;
@@ -29,7 +33,7 @@ export interface MqttBridgeOptions {
 /**
  * Maps the camera layer onto MQTT: retained availability and state, reports (lossless ones through
  * the journal, lossy ones directly at QoS 0), images, and commands back. IO transitions, gaps and
- * formatted-output lines reach the broker through the journal (see keepers.ts).
+ * formatted-output lines reach the broker through the journal too, rendered as they are sent.
  */
 export class MqttBridge {
   readonly topics: Topics;
@@ -45,7 +49,8 @@ export class MqttBridge {
     const { config, clock, random, logger, metrics, journal, hub } = options;
     this.topics = new Topics(config.baseTopic);
     this.outbox = new Outbox({
-      journal,
+      journal: journal.output(MQTT_OUTPUT),
+      topics: this.topics,
       clock,
       logger,
       maxInflight: config.maxInflight,
@@ -73,6 +78,7 @@ export class MqttBridge {
       logger,
       bridgeRequests: {
         cameras: () => hub.cameras.map(statePayload),
+        info: () => this.#info(),
         health: () => options.health(),
       },
       publishImage: (camera, image, source) => this.#publishImage(camera, image, source),
@@ -89,7 +95,7 @@ export class MqttBridge {
     const bridge = this;
     new Gauge({
       name: "smartcam_mqtt",
-      help: "MQTT bridge figures: connected (0/1), published (journal entries sent, each once), resent (sent again after a lost connection), acknowledged (each once), replayed, inflight, journal_bytes, journal_entries, journal_dropped, journal_blocked",
+      help: "MQTT bridge figures: connected (0/1), published (journal records sent, each once), resent (sent again after a lost connection), acknowledged (each once), replayed, inflight, journal_bytes, journal_entries, journal_dropped, journal_blocked (the whole journal's; per output in smartcam_journal_output)",
       labelNames: ["figure"],
       registers: [metrics],
       collect() {
@@ -135,21 +141,31 @@ export class MqttBridge {
     this.connection.client?.publish(topic, payload, { qos, retain });
   }
 
-  #up(client: MqttClient): void {
-    const { hub, config, version } = this.#options;
-    const topics = this.topics;
-    this.#publish(topics.bridgeState(), "online", true);
+  /** What bridge/info says: published (retained) on connect, and answered fresh to bridge/request/info. */
+  #info() {
+    const { hub, version, journal } = this.#options;
     const cameras = hub.cameras;
-    const info = {
+    return {
       version,
       cameras: cameras.map((c) => c.id),
       features: {
         commands: Object.fromEntries(cameras.map((c) => [c.id, [...this.#commands.allowed(c.id)]])),
-        journal: { maxBytes: config.journal.maxBytes, policy: config.journal.policy },
+        journal: {
+          maxBytes: journal.maxBytes,
+          policy: journal.policy,
+          outputs: Object.fromEntries(journal.outputs.map((name) => [name, journal.output(name).figures()])),
+        },
         protocolVersion: this.connection.protocolVersion,
       },
     };
-    this.#publish(topics.bridgeInfo(), JSON.stringify(info), true);
+  }
+
+  #up(client: MqttClient): void {
+    const { hub } = this.#options;
+    const topics = this.topics;
+    this.#publish(topics.bridgeState(), "online", true);
+    const cameras = hub.cameras;
+    this.#publish(topics.bridgeInfo(), JSON.stringify(this.#info()), true);
     for (const state of cameras) {
       this.#publish(
         topics.availability(state.id),
@@ -162,14 +178,15 @@ export class MqttBridge {
     // the retained values. Through the journal, behind the transitions it still holds, so that a
     // subscriber sees every point's values in order.
     for (const state of cameras)
-      for (const event of hub.io(state.id)) {
-        const { topic, payload } = ioMessage(topics, event);
+      for (const event of hub.io(state.id))
         this.#options.journal
-          .append(topic, payload, { retain: true })
+          .append(event, { only: [MQTT_OUTPUT] })
           .catch((error: unknown) =>
-            this.#options.logger.warn({ err: error, topic }, "IO state not journaled"),
+            this.#options.logger.warn(
+              { err: error, camera: event.cameraId, point: event.point },
+              "IO state not journaled",
+            ),
           );
-      }
     client.subscribe([topics.commands(), topics.bridgeRequests()], { qos: 1 });
     client.on("message", (_topic, _payload, packet) => {
       void this.#commands.handle(packet).then((reply) => {

@@ -1,29 +1,23 @@
 import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
+import type { JournalEntry, JournalOutput } from "../../journal/index.js";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
-import type { Journal, JournalEntry } from "./journal.js";
+import { renderRecord } from "./render.js";
+import type { Topics } from "./topics.js";
 
 export interface OutboxOptions {
-  readonly journal: Journal;
+  /** The MQTT output's view of the daemon's journal. */
+  readonly journal: JournalOutput;
+  readonly topics: Topics;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly maxInflight: number;
   readonly replayPerSecond: number;
 }
 
-/** A replayed message says so: the flag is added to its JSON when it is sent again. */
-function markReplayed(payload: Buffer): Buffer {
-  try {
-    const body = JSON.parse(payload.toString("utf8")) as Record<string, unknown>;
-    return Buffer.from(JSON.stringify({ ...body, replayed: true }));
-  } catch {
-    return payload;
-  }
-}
-
 /**
- * Publishes the journal at QoS 1, oldest first, and removes each entry when the broker has
- * acknowledged it. What a previous run left behind is replayed at a bounded rate on its own
+ * Publishes the journal's records at QoS 1, oldest first, rendered as they are sent, and tells the
+ * journal of each the broker acknowledged. What a previous run left behind is replayed at a bounded rate on its own
  * cursor, so that live messages keep flowing meanwhile.
  */
 export class Outbox {
@@ -39,7 +33,7 @@ export class Outbox {
   published = 0;
   /** Sends of entries already published once, whose PUBACK the lost connection took with it. */
   resent = 0;
-  /** Entries the broker acknowledged (each once): they left the journal. */
+  /** Entries the broker acknowledged (each once): the MQTT output is done with them. */
   acknowledged = 0;
   /** Entries from a previous run of the daemon, published once each. */
   replayed = 0;
@@ -49,7 +43,7 @@ export class Outbox {
   constructor(options: OutboxOptions) {
     this.#options = options;
     this.#liveCursor = options.journal.replayEnd;
-    options.journal.onCommitted = () => this.#schedulePump();
+    this.#stopListening = options.journal.onCommitted(() => this.#schedulePump());
   }
 
   get inflight(): number {
@@ -78,8 +72,11 @@ export class Outbox {
     else this.#liveCursor = Math.min(this.#liveCursor, seq - 1);
   }
 
+  readonly #stopListening: () => void;
+
   stop(): void {
     this.detach();
+    this.#stopListening();
   }
 
   /**
@@ -146,13 +143,13 @@ export class Outbox {
 
   #send(client: MqttClient, entry: JournalEntry): void {
     this.#inflight.add(entry.seq);
-    const payload = entry.replayed ? markReplayed(entry.payload) : entry.payload;
+    const message = renderRecord(this.#options.topics, entry.record, entry.replayed);
     if (this.#rewound.delete(entry.seq)) this.resent++;
     else {
       this.published++;
       if (entry.replayed) this.replayed++;
     }
-    client.publish(entry.topic, payload, { qos: 1, retain: entry.retain }, (error) => {
+    client.publish(message.topic, message.payload, { qos: 1, retain: message.retain }, (error) => {
       if (!this.#inflight.delete(entry.seq)) return;
       if (error) {
         this.#rewind(entry.seq);
@@ -163,7 +160,7 @@ export class Outbox {
         return;
       }
       this.acknowledged++;
-      this.#options.journal.remove(entry.seq);
+      this.#options.journal.ack(entry.seq);
       this.#schedulePump();
     });
   }

@@ -30,7 +30,18 @@ export const schemas = {
       cameras: z.array(z.string()),
       features: z.strictObject({
         commands: z.record(z.string(), z.array(z.string())).describe("camera id -> commands it accepts"),
-        journal: z.strictObject({ maxBytes: z.int(), policy: z.enum(["block", "dropOldest"]) }),
+        journal: z.strictObject({
+          maxBytes: z.int(),
+          policy: z.enum(["block", "dropOldest"]),
+          outputs: z
+            .record(
+              z.string(),
+              z.strictObject({ delivered: z.int(), pending: z.int(), dropped: z.int(), lost: z.int() }),
+            )
+            .describe(
+              "per output of the daemon's journal, when this was published (fresh from bridge/request/info): records delivered since start, pending, dropped by the dropOldest policy, and lost (always 0)",
+            ),
+        }),
         protocolVersion: z.union([z.literal(5), z.literal(4)]),
       }),
     })
@@ -197,10 +208,15 @@ export function payloadJsonSchemas(): Record<string, unknown> {
 }
 
 /** An IO point's retained message: one per transition, the last one being the point's state. */
-export function ioMessage(topics: Topics, event: IoEvent): { topic: string; payload: string } {
+export function ioMessage(
+  topics: Topics,
+  event: IoEvent,
+  replayed = false,
+): { topic: string; payload: string } {
   const payload: z.infer<typeof schemas.io> = {
     value: event.value,
     time: new Date(event.time).toISOString(),
+    ...(replayed ? { replayed: true } : {}),
   };
   return { topic: topics.io(event.cameraId, event.point), payload: JSON.stringify(payload) };
 }

@@ -3,12 +3,10 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { MqttBridge } from "../../../src/bridges/mqtt/bridge.js";
-import { Journal } from "../../../src/bridges/mqtt/journal.js";
-import { journalDropNotice, keepInJournal } from "../../../src/bridges/mqtt/keepers.js";
-import { Topics } from "../../../src/bridges/mqtt/topics.js";
 import { CameraHub } from "../../../src/camera/hub.js";
 import { vsCodec } from "../../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../../src/config/schema.js";
+import { Journal, keepInJournal } from "../../../src/journal/index.js";
 import { systemClock } from "../../../src/lib/clock.js";
 import { seededRandom } from "../../../src/lib/random.js";
 import { type RigOptions, startRig } from "../../camera/rig.js";
@@ -92,12 +90,12 @@ export async function startMqttRig(options: MqttRigOptions = {}) {
     policy: config.journal.policy,
     fsync: false,
     logger,
-    dropNotice: journalDropNotice(new Topics(BASE)),
+    outputs: ["mqtt"],
   });
   journal.open();
   const camera = await startRig({
     ...options,
-    beforeStart: (hub) => keepInJournal(hub, journal, new Topics(BASE), logger),
+    beforeStart: (hub) => keepInJournal(hub, journal, logger),
   });
   const metrics = new Registry();
   const bridge = new MqttBridge({
@@ -162,7 +160,7 @@ export async function standaloneBridge(
     policy: config.mqtt.journal.policy,
     fsync: false,
     logger,
-    dropNotice: journalDropNotice(new Topics("solo")),
+    outputs: ["mqtt"],
   });
   journal.open();
   const hub = new CameraHub({
@@ -174,7 +172,7 @@ export async function standaloneBridge(
     clientName: "t",
   });
   // As the daemon composes them: the journal keeps reports and lines from the cameras' start.
-  keepInJournal(hub, journal, new Topics("solo"), logger);
+  keepInJournal(hub, journal, logger);
   const bridge = new MqttBridge({
     config: config.mqtt,
     url,

@@ -46,6 +46,13 @@ describe("the MQTT topic API on a real Mosquitto", () => {
     expect(payload.results["Snapshot1.Code.Raw"]?.type).toBe("bytes");
     expect(payload.results["Snapshot1.Tool.Box"]?.type).toBe("record");
     expect(report.retain).toBe(false);
+    // The journal's account per output, fresh on request: what the bridge delivered, and nothing lost.
+    const answers = await rig.extraSubscriber(`${BASE}/bridge/response/info`);
+    await answers.client.publishAsync(`${BASE}/bridge/request/info`, "{}", { qos: 1 });
+    const fresh = schemas.commandResponse.parse(json((await answers.waitFor(() => true)).payload));
+    const figures = schemas.bridgeInfo.parse(fresh.data).features.journal.outputs.mqtt;
+    expect(figures?.delivered).toBeGreaterThanOrEqual(1);
+    expect(figures).toMatchObject({ dropped: 0, lost: 0 });
   });
 
   it("publishes every IO transition in order", async () => {
