@@ -10,13 +10,11 @@ import mqtt from "mqtt";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { MqttBridge } from "../dist/bridges/mqtt/bridge.js";
-import { Journal } from "../dist/bridges/mqtt/journal.js";
-import { journalKeeper, keepInJournal } from "../dist/bridges/mqtt/keepers.js";
-import { Topics } from "../dist/bridges/mqtt/topics.js";
 import { CameraHub } from "../dist/camera/hub.js";
 import { fleetPorts, SimulatorFleet } from "../dist/camera/simulator/fleet.js";
 import { vsCodec } from "../dist/camera/wire/index.js";
 import { buildConfigSchema } from "../dist/config/schema.js";
+import { Journal, keepInJournal, reportRecord } from "../dist/journal/index.js";
 import { systemClock } from "../dist/lib/clock.js";
 import { EventBus } from "../dist/lib/event-bus.js";
 import { startBroker } from "./broker.mjs";
@@ -25,9 +23,19 @@ const RUNS = 3;
 const SECONDS = 3;
 const logger = pino({ level: "silent" });
 
+/** The daemon's journal as its defaults make it, with the MQTT output alone. */
 export function openJournal(fsync) {
   const path = join(mkdtempSync(join(tmpdir(), "bench-journal-")), "j.sqlite");
-  const journal = new Journal({ path, maxBytes: 1 << 30, policy: "block", fsync, logger });
+  const { groupCommitMs } = buildConfigSchema().parse({}).mqtt.journal;
+  const journal = new Journal({
+    path,
+    maxBytes: 1 << 30,
+    policy: "block",
+    fsync,
+    groupCommitMs,
+    logger,
+    outputs: ["mqtt"],
+  });
   journal.open();
   return journal;
 }
@@ -103,7 +111,7 @@ async function bridgeRun(url, { cameras, rateHz, lossless, seconds }) {
     logger,
     clientName: "bench",
   });
-  keepInJournal(hub, journal, new Topics(base), logger);
+  keepInJournal(hub, journal, logger);
   const latencies = [];
   let received = 0;
   let counting = false;
@@ -183,7 +191,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   const journal = openJournal(fsync);
   const events = new EventBus(() => {});
   const hub = { events, cameras: [], io: () => [], command: async () => ({}), session: () => undefined };
-  const keep = journalKeeper(journal, new Topics(base));
+  const keep = (report) => journal.append(reportRecord(report));
   const sentAt = new Map();
   const latencies = [];
   let received = 0;

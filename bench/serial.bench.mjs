@@ -3,11 +3,10 @@
 // same stream in the same run.
 import { connect, createServer } from "node:net";
 import { pino } from "pino";
-import { keepInJournal } from "../dist/bridges/mqtt/keepers.js";
-import { Topics } from "../dist/bridges/mqtt/topics.js";
 import { CameraHub } from "../dist/camera/hub.js";
 import { vsCodec } from "../dist/camera/wire/index.js";
 import { buildConfigSchema } from "../dist/config/schema.js";
+import { keepInJournal } from "../dist/journal/index.js";
 import { systemClock } from "../dist/lib/clock.js";
 import { startBroker } from "./broker.mjs";
 import { openJournal, startBridge, subscribe } from "./mqtt.bench.mjs";
@@ -102,7 +101,7 @@ async function throughBridge(url) {
     clientName: "bench",
   });
   // As the daemon composes them: the journal keeps the lines, the bridge publishes what it holds.
-  keepInJournal(hub, journal, new Topics(base), logger);
+  keepInJournal(hub, journal, logger);
   const bridge = startBridge(config.mqtt, url, hub, journal);
   while (!bridge.connection.connected) await new Promise((r) => setTimeout(r, 5));
   const started = process.hrtime.bigint();

@@ -40,3 +40,72 @@ export function datumToJson(datum: Datum): DatumJson {
       return { type: "list", value: datum.value.map(datumToJson) };
   }
 }
+
+const NON_FINITE: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  "-Infinity": Number.NEGATIVE_INFINITY,
+};
+
+/** The datum a DatumJson stands for: the inverse of datumToJson. */
+export function datumFromJson(json: DatumJson): Datum {
+  switch (json.type) {
+    case "bool":
+      return json;
+    case "int":
+    case "float":
+      return {
+        type: json.type,
+        value: typeof json.value === "string" ? (NON_FINITE[json.value] ?? Number.NaN) : json.value,
+      };
+    case "text":
+      return { type: "text", value: json.value };
+    case "bytes":
+      return { type: "bytes", value: new Uint8Array(Buffer.from(json.value, "base64")) };
+    case "time":
+      return { type: "time", value: Date.parse(json.value) };
+    case "record":
+      return {
+        type: "record",
+        value: Object.fromEntries(Object.entries(json.value).map(([k, v]) => [k, datumFromJson(v)])),
+      };
+    case "list":
+      return { type: "list", value: json.value.map(datumFromJson) };
+  }
+}
+
+/** A report's results as JSON. */
+export function resultsToJson(results: Readonly<Record<string, Datum>>): Record<string, DatumJson> {
+  const json: Record<string, DatumJson> = {};
+  for (const path in results) json[path] = datumToJson(results[path] as Datum);
+  return json;
+}
+
+export function resultsFromJson(json: Readonly<Record<string, DatumJson>>): Record<string, Datum> {
+  const results: Record<string, Datum> = {};
+  for (const path in json) results[path] = datumFromJson(json[path] as DatumJson);
+  return results;
+}
+
+/** Where a results object keeps its JSON text: a symbol, so that no enumeration or JSON sees it. */
+const JSON_TEXT = Symbol("results JSON text");
+
+/**
+ * A report's results as JSON text, made once per report: the journal and the MQTT payload both
+ * splice it in rather than each converting and stringifying the datums again. Kept on the results
+ * object itself (a WeakMap entry per report costs the collector more than the text).
+ */
+export function resultsJsonText(results: Readonly<Record<string, Datum>>): string {
+  const holder = results as { [JSON_TEXT]?: string };
+  let text = holder[JSON_TEXT];
+  if (text === undefined) {
+    text = JSON.stringify(resultsToJson(results));
+    Object.defineProperty(holder, JSON_TEXT, { value: text });
+  }
+  return text;
+}
+
+/** JSON text of an object (non-empty, not an array) with one more member, already JSON text, at its end. */
+export function withJsonMember(objectJson: string, name: string, valueJson: string): string {
+  return `${objectJson.slice(0, -1)},${JSON.stringify(name)}:${valueJson}}`;
+}

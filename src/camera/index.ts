@@ -1,6 +1,14 @@
 /** The camera layer's public surface: bridges import from here and nowhere else in src/camera. */
 
-export { type DatumJson, datumToJson } from "./datum-json.js";
+export {
+  type DatumJson,
+  datumFromJson,
+  datumToJson,
+  resultsFromJson,
+  resultsJsonText,
+  resultsToJson,
+  withJsonMember,
+} from "./datum-json.js";
 export type * from "./domain.js";
 export { CONTROL_COMMANDS } from "./domain.js";
 export { CameraError, type CameraErrorCode } from "./errors.js";

@@ -79,6 +79,14 @@ export function mqttSchema(secret: SecretField, hostname: string) {
             .boolean()
             .default(true)
             .describe("fsync each group commit: survives power loss, not just a crash"),
+          groupCommitMs: z
+            .int()
+            .min(0)
+            .max(100)
+            .default(2)
+            .describe(
+              "under load, wait as long as the last commit took (at most this many ms) before the next: one commit (and fsync) then carries many records, at the cost of that much latency; 0 commits every turn of the event loop",
+            ),
         })
         .prefault({}),
       maxInflight: z.int().min(1).max(65_535).default(256).describe("QoS 1 messages awaiting PUBACK at once"),

@@ -60,6 +60,7 @@ export class JournalService implements Service {
       maxBytes: mqtt.journal.maxBytes,
       policy: mqtt.journal.policy,
       fsync: mqtt.journal.fsync,
+      groupCommitMs: mqtt.journal.groupCommitMs,
       logger: context.logger,
       outputs: journalOutputs(context.config),
     });

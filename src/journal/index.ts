@@ -3,4 +3,4 @@ export { JOURNAL_DROPPED } from "./drop-runs.js";
 export { type AppendOptions, Journal, type JournalOptions } from "./journal.js";
 export { journalGaps, keepInJournal } from "./keepers.js";
 export type { JournalEntry, JournalOutput, OutputFigures } from "./output.js";
-export type { GapRecord, JournalRecord, Position } from "./records.js";
+export { type GapRecord, type JournalRecord, type Position, reportRecord } from "./records.js";

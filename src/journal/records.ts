@@ -1,5 +1,13 @@
-import { deserialize, serialize } from "node:v8";
-import type { CameraEvent, IoEvent, Report, SerialLineEvent } from "../camera/index.js";
+import {
+  type CameraEvent,
+  type DatumJson,
+  type IoEvent,
+  type Report,
+  resultsFromJson,
+  resultsJsonText,
+  type SerialLineEvent,
+  withJsonMember,
+} from "../camera/index.js";
 
 export type GapRecord = Extract<CameraEvent, { type: "gap" }>;
 
@@ -35,22 +43,41 @@ export function positionOf(record: JournalRecord): Position | undefined {
   return { camera, inspection, bootTime, cycle };
 }
 
-/**
- * V8's structured serialisation, not JSON: it keeps bytes, NaN and infinities exactly, costs less
- * than JSON per report, and a newer Node reads what an older one wrote.
- */
+/** A record as JSON: a report's results in the datum JSON every bridge shares (converted once per report). */
 export function encodeRecord(record: JournalRecord): Buffer {
-  return serialize(record);
+  switch (record.type) {
+    case "report": {
+      const { images: _images, results, ...rest } = record.report;
+      const report = withJsonMember(JSON.stringify(rest), "results", resultsJsonText(results));
+      return Buffer.from(`{"type":"report","report":${report}}`);
+    }
+    case "message":
+      return Buffer.from(
+        JSON.stringify({ ...record, payload: Buffer.from(record.payload).toString("base64") }),
+      );
+    default:
+      return Buffer.from(JSON.stringify(record));
+  }
 }
 
 const TYPES = new Set(["report", "gap", "serial", "io", "message"]);
 
 /** Throws on bytes that are not a journal record (a damaged row is skipped and counted by the caller). */
 export function decodeRecord(bytes: Uint8Array): JournalRecord {
-  const value = deserialize(bytes) as { type?: unknown } | null;
+  const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as Record<string, unknown> | null;
   if (typeof value !== "object" || value === null || !TYPES.has(String(value.type)))
     throw new Error("not a journal record");
-  return value as JournalRecord;
+  if (value.type === "report") {
+    const report = value.report as Omit<Report, "results"> & { results: Record<string, DatumJson> };
+    return { type: "report", report: { ...report, results: resultsFromJson(report.results), images: [] } };
+  }
+  if (value.type === "message")
+    return {
+      ...(value as unknown as { topic: string; retain: boolean }),
+      type: "message",
+      payload: Buffer.from(String(value.payload), "base64"),
+    };
+  return value as unknown as JournalRecord;
 }
 
 /** A report as the journal keeps it: without its images. */

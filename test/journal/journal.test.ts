@@ -6,6 +6,7 @@ import type { Report } from "../../src/camera/index.js";
 import { Journal, type JournalOptions, type JournalRecord } from "../../src/journal/index.js";
 import { captureLog } from "../support/log.js";
 import { tempDir } from "../support/process.js";
+import { until } from "../support/until.js";
 
 const journals: Journal[] = [];
 afterEach(() => {
@@ -147,7 +148,8 @@ describe("the journal's outputs", () => {
     expect(mqtt.figures()).toEqual({ delivered: 10, pending: 0, dropped: 0, lost: 0 });
     const sparkplug = journal.output("sparkplug");
     for (const entry of sparkplug.range(0, ALL, 4)) sparkplug.ack(entry.seq);
-    await new Promise((r) => setImmediate(r));
+    // Released within the journal's release delay, with no append to ride on.
+    await until(() => journal.count === 6);
     expect(journal.count).toBe(6);
     journal.close();
 

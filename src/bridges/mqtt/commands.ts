@@ -218,7 +218,9 @@ export class CommandHandler {
       "reports" in result
     ) {
       return {
-        reports: (result as { reports: Parameters<typeof reportPayload>[0][] }).reports.map(reportPayload),
+        reports: (result as { reports: Parameters<typeof reportPayload>[0][] }).reports.map((report) =>
+          reportPayload(report),
+        ),
       };
     }
     return result;

@@ -2,10 +2,12 @@ import { z } from "zod";
 import {
   type CameraState,
   type DatumJson,
-  datumToJson,
   type IoEvent,
   type Report,
+  resultsJsonText,
+  resultsToJson,
   type SerialLineEvent,
+  withJsonMember,
 } from "../../camera/index.js";
 import type { Topics } from "./topics.js";
 
@@ -129,7 +131,7 @@ export const schemas = {
 
 export type ReportPayload = z.infer<typeof schemas.report>;
 
-export function reportPayload(report: Report): ReportPayload {
+export function reportPayload(report: Report, withResults = true): ReportPayload {
   return {
     id: report.id,
     camera: report.cameraId,
@@ -139,12 +141,16 @@ export function reportPayload(report: Report): ReportPayload {
     time: new Date(report.time).toISOString(),
     passed: report.passed,
     stats: { ...report.stats },
-    results: Object.fromEntries(
-      Object.entries(report.results).map(([path, datum]) => [path, datumToJson(datum)]),
-    ),
+    results: withResults ? resultsToJson(report.results) : {},
     lossless: report.lossless,
     ...(report.recovered ? { recovered: true } : {}),
   };
+}
+
+/** reportPayload as JSON text, with more members (replayed): the results' text is spliced in, made once per report. */
+export function reportJson(report: Report, more: Readonly<Record<string, unknown>> = {}): string {
+  const { results: _results, ...rest } = reportPayload(report, false);
+  return withJsonMember(JSON.stringify({ ...rest, ...more }), "results", resultsJsonText(report.results));
 }
 
 export interface GapFacts {

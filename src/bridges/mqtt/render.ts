@@ -1,5 +1,5 @@
 import type { JournalRecord } from "../../journal/index.js";
-import { gapPayload, ioMessage, reportPayload, serialPayload } from "./payloads.js";
+import { gapPayload, ioMessage, reportJson, serialPayload } from "./payloads.js";
 import type { Topics } from "./topics.js";
 
 export interface MqttMessage {
@@ -17,7 +17,7 @@ export function renderRecord(topics: Topics, record: JournalRecord, replayed: bo
   switch (record.type) {
     case "report": {
       const { report } = record;
-      const payload = JSON.stringify({ ...reportPayload(report), ...flag });
+      const payload = reportJson(report, flag);
       return { topic: topics.report(report.cameraId, report.inspection), payload, retain: false };
     }
     case "gap":
