@@ -43,7 +43,7 @@ interface Effects {
   droppedReports: number;
 }
 
-const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
 /** How long acknowledgements wait for an append's commit before they commit alone. */
 const RELEASE_DELAY_MS = 100;
 
