@@ -32,10 +32,7 @@ export function datumToJson(datum: Datum): DatumJson {
     case "time":
       return { type: "time", value: new Date(datum.value).toISOString() };
     case "record":
-      return {
-        type: "record",
-        value: Object.fromEntries(Object.entries(datum.value).map(([k, v]) => [k, datumToJson(v)])),
-      };
+      return { type: "record", value: resultsToJson(datum.value) };
     case "list":
       return { type: "list", value: datum.value.map(datumToJson) };
   }
@@ -65,16 +62,13 @@ export function datumFromJson(json: DatumJson): Datum {
     case "time":
       return { type: "time", value: Date.parse(json.value) };
     case "record":
-      return {
-        type: "record",
-        value: Object.fromEntries(Object.entries(json.value).map(([k, v]) => [k, datumFromJson(v)])),
-      };
+      return { type: "record", value: resultsFromJson(json.value) };
     case "list":
       return { type: "list", value: json.value.map(datumFromJson) };
   }
 }
 
-/** A report's results as JSON. */
+/** A report's results (or a record datum's members) as JSON. */
 export function resultsToJson(results: Readonly<Record<string, Datum>>): Record<string, DatumJson> {
   const json: Record<string, DatumJson> = {};
   for (const path in results) json[path] = datumToJson(results[path] as Datum);
