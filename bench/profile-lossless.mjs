@@ -5,7 +5,7 @@ import { bridgeCapacity } from "./mqtt.bench.mjs";
 const broker = await startBroker();
 const { rate } = await bridgeCapacity(broker.url, {
   lossless: true,
-  seconds: 4,
+  seconds: Number(process.env.SECONDS ?? 4),
   fsync: process.env.FSYNC !== "0",
 });
 console.log(`lossless: ${Math.round(rate)} reports/s`);

@@ -99,6 +99,16 @@ export function resultsJsonText(results: Readonly<Record<string, Datum>>): strin
   return text;
 }
 
+/** Results decoded from JSON text, keeping that text: nothing is converted or stringified again for them. */
+export function resultsWithText(
+  json: Readonly<Record<string, DatumJson>>,
+  text: string,
+): Record<string, Datum> {
+  const results = resultsFromJson(json);
+  Object.defineProperty(results, JSON_TEXT, { value: text });
+  return results;
+}
+
 /** JSON text of an object (non-empty, not an array) with one more member, already JSON text, at its end. */
 export function withJsonMember(objectJson: string, name: string, valueJson: string): string {
   return `${objectJson.slice(0, -1)},${JSON.stringify(name)}:${valueJson}}`;

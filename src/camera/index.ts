@@ -7,6 +7,7 @@ export {
   resultsFromJson,
   resultsJsonText,
   resultsToJson,
+  resultsWithText,
   withJsonMember,
 } from "./datum-json.js";
 export type * from "./domain.js";

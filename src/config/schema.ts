@@ -4,6 +4,7 @@ import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
 import { mqttSchema } from "./mqtt-schema.js";
 import { opcuaSchema } from "./opcua-schema.js";
 import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
+import { sparkplugSchema } from "./sparkplug-schema.js";
 
 export interface SchemaEnvironment extends SecretEnvironment {
   /** systemd's StateDirectory= sets STATE_DIRECTORY; it becomes the default state folder. */
@@ -101,6 +102,7 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
     cameras: camerasSchema(secret),
     mqtt: mqttSchema(secret, env.hostname ?? "host"),
     opcua: opcuaSchema(env.hostname ?? "localhost"),
+    sparkplug: sparkplugSchema(secret, env.hostname ?? "host"),
     simulator: simulatorSchema,
   });
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { Gauge } from "prom-client";
 import { MQTT_OUTPUT, MqttBridge } from "../bridges/mqtt/bridge.js";
 import { EmbeddedBroker } from "../bridges/mqtt/embedded-broker.js";
+import { SPARKPLUG_OUTPUT } from "../bridges/sparkplug/edge-node.js";
 import type { Config } from "../config/schema.js";
 import { Journal } from "../journal/index.js";
 import { packageVersion } from "../lib/version.js";
@@ -37,9 +38,14 @@ export class BrokerService implements Service {
   }
 }
 
+/** The Sparkplug edge node runs when enabled and there is a server: configured, or the embedded broker. */
+export function sparkplugRuns(config: Config): boolean {
+  return config.sparkplug.enabled && (config.sparkplug.servers.length > 0 || config.mqtt.embedded.enabled);
+}
+
 /** The outputs that carry the journal's records under this config. */
 export function journalOutputs(config: Config): string[] {
-  return mqttRuns(config) ? [MQTT_OUTPUT] : [];
+  return [...(mqttRuns(config) ? [MQTT_OUTPUT] : []), ...(sparkplugRuns(config) ? [SPARKPLUG_OUTPUT] : [])];
 }
 
 const OUTPUT_GAUGE = "smartcam_journal_output";
@@ -153,8 +159,11 @@ class MqttService implements Service {
 
 export const brokerServiceSpec: ServiceSpec = {
   name: "broker",
-  configKeys: ["mqtt.embedded", "mqtt.url", "mqtt.enabled"],
-  enabled: (config) => config.mqtt.enabled && config.mqtt.url === undefined && config.mqtt.embedded.enabled,
+  configKeys: ["mqtt.embedded", "mqtt.url", "mqtt.enabled", "sparkplug.enabled", "sparkplug.servers"],
+  enabled: (config) =>
+    config.mqtt.embedded.enabled &&
+    ((config.mqtt.enabled && config.mqtt.url === undefined) ||
+      (config.sparkplug.enabled && config.sparkplug.servers.length === 0)),
   create: (context) => new BrokerService(context),
 };
 
@@ -162,8 +171,15 @@ export const journalServiceSpec: ServiceSpec = {
   name: "journal",
   // Not daemon.stateDirectory: a journal reopened elsewhere would strand what it holds, so that key
   // takes effect only when the daemon restarts.
-  configKeys: ["mqtt.journal", "mqtt.enabled", "mqtt.url", "mqtt.embedded.enabled", "mqtt.baseTopic"],
-  enabled: mqttRuns,
+  configKeys: [
+    "mqtt.journal",
+    "mqtt.enabled",
+    "mqtt.url",
+    "mqtt.embedded.enabled",
+    "sparkplug.enabled",
+    "sparkplug.servers",
+  ],
+  enabled: (config) => journalOutputs(config).length > 0,
   create: (context) => new JournalService(context),
 };
 

@@ -4,6 +4,7 @@ import { loadServiceSpec } from "./load-service.js";
 import { brokerServiceSpec, journalServiceSpec, mqttServiceSpec } from "./mqtt-services.js";
 import { opcuaBridgeServiceSpec, opcuaServiceSpec } from "./opcua-service.js";
 import type { ServiceSpec } from "./service.js";
+import { sparkplugServiceSpec } from "./sparkplug-service.js";
 
 /** Every service the daemon can run: the supervisor starts them by dependsOn, and otherwise in this order. */
 export function serviceSpecs(): ServiceSpec[] {
@@ -17,6 +18,7 @@ export function serviceSpecs(): ServiceSpec[] {
     simulatorServiceSpec,
     camerasServiceSpec,
     mqttServiceSpec,
+    sparkplugServiceSpec,
     opcuaBridgeServiceSpec,
   ];
 }

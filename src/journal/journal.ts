@@ -43,7 +43,7 @@ interface Effects {
   droppedReports: number;
 }
 
-const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
 /** How long acknowledgements wait for an append's commit before they commit alone. */
 const RELEASE_DELAY_MS = 100;
 
@@ -59,11 +59,16 @@ export class Journal {
   #db: Database.Database | undefined;
   #st: Statements | undefined;
   readonly #outputs = new Map<string, OutputState>();
-  /** The newest records, by seq (ascending insertion order); every record at or above #cacheLow is here. */
+  /**
+   * Recent records, by seq: every record from #cacheLow to #cacheHigh that the journal holds is
+   * here. Records handed to every output go first when room is needed; when the records no output
+   * has had yet fill it, newer ones stay on disk until it empties.
+   */
   readonly #cache = new Map<number, JournalRecord>();
   readonly #cacheSizes = new Map<number, number>();
   #cacheBytes = 0;
   #cacheLow = 1;
+  #cacheHigh = 0;
   #pending: PendingAppend[] = [];
   #pendingBytes = 0;
   #blocked: PendingAppend[] = [];
@@ -109,6 +114,11 @@ export class Journal {
     return this.#options.policy;
   }
 
+  /** The newest seq given to a record. */
+  get lastSeq(): number {
+    return this.#last;
+  }
+
   get outputs(): readonly string[] {
     return [...this.#outputs.keys()];
   }
@@ -122,6 +132,7 @@ export class Journal {
     this.#bytes = totals.bytes;
     this.#last = totals.last;
     this.#cacheLow = totals.last + 1;
+    this.#cacheHigh = totals.last;
     this.replayEnd = totals.last;
     const known = new Set((st.outputs.all() as { name: string }[]).map((row) => row.name));
     db.transaction(() => {
@@ -240,13 +251,13 @@ export class Journal {
     const end = Math.min(to, this.#last);
     let seq = state.done.nextNotDone(from);
     while (out.length < limit && seq <= end) {
-      if (seq >= this.#cacheLow) {
+      if (seq >= this.#cacheLow && seq <= this.#cacheHigh) {
         const record = this.#cache.get(seq);
         if (record) out.push({ seq, record, replayed: seq <= this.replayEnd });
         seq = state.done.nextNotDone(seq);
         continue;
       }
-      const diskEnd = Math.min(end, this.#cacheLow - 1);
+      const diskEnd = seq < this.#cacheLow ? Math.min(end, this.#cacheLow - 1) : end;
       const rows = st.range.all(seq - 1, diskEnd, limit - out.length) as { seq: number; record: Buffer }[];
       for (const row of rows) {
         if (state.done.has(row.seq)) continue;
@@ -395,6 +406,7 @@ export class Journal {
     this.#cacheSizes.clear();
     this.#cacheBytes = 0;
     this.#cacheLow = this.#last + 1;
+    this.#cacheHigh = this.#last;
     for (const state of this.#outputs.values())
       if (this.#last > lastBefore) {
         state.done.addRange(lastBefore + 1, this.#last);
@@ -412,7 +424,8 @@ export class Journal {
       st.release.run(from, to);
       this.#count -= size.count;
       this.#bytes -= size.bytes;
-      for (let seq = Math.max(from, this.#cacheLow); seq <= to; seq++) this.#forget(seq);
+      for (let seq = Math.max(from, this.#cacheLow); seq <= Math.min(to, this.#cacheHigh); seq++)
+        this.#forget(seq);
     }
     return all;
   }
@@ -458,16 +471,42 @@ export class Journal {
   }
 
   #remember(seq: number, record: JournalRecord, size: number): void {
-    if (seq < this.#cacheLow) return;
+    if (seq >= this.#cacheLow && seq <= this.#cacheHigh) {
+      // A rewritten gap record, in place.
+      this.#forget(seq);
+      this.#put(seq, record, size);
+      return;
+    }
+    const fits = this.#roomFor(size);
+    if (seq !== this.#cacheHigh + 1) {
+      // The window ended at #cacheHigh when it was full; it starts again only once empty.
+      if (this.#cache.size > 0) return;
+      this.#cacheLow = seq;
+    }
+    if (!fits) return;
+    this.#put(seq, record, size);
+    this.#cacheHigh = seq;
+  }
+
+  #put(seq: number, record: JournalRecord, size: number): void {
     this.#cache.set(seq, record);
     this.#cacheSizes.set(seq, size);
     this.#cacheBytes += size;
+  }
+
+  /** Makes room by letting go of the oldest records every output has been handed. */
+  #roomFor(size: number): boolean {
     const max = this.#options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    if (this.#cacheBytes + size <= max) return true;
+    let handed = Number.POSITIVE_INFINITY;
+    for (const state of this.#outputs.values()) handed = Math.min(handed, state.handedOut);
     for (const [oldest] of this.#cache) {
-      if (this.#cacheBytes <= max) break;
+      if (this.#cacheBytes + size <= max || oldest > handed) break;
       this.#forget(oldest);
       this.#cacheLow = oldest + 1;
     }
+    if (this.#cache.size === 0) this.#cacheLow = this.#cacheHigh + 1;
+    return this.#cacheBytes + size <= max;
   }
 
   #forget(seq: number): void {
@@ -487,7 +526,6 @@ export class Journal {
         const previous = this.#cacheSizes.get(seq) ?? (st.sizeOf.get(seq, seq) as { bytes: number }).bytes;
         st.rewrite.run(encoded, encoded.length, seq);
         this.#bytes += encoded.length - previous;
-        this.#forget(seq);
         this.#remember(seq, record, encoded.length);
       },
       handedOut: (outputs) => Math.max(0, ...outputs.map((name) => this.#outputs.get(name)?.handedOut ?? 0)),

@@ -5,6 +5,7 @@ import {
   type Report,
   resultsFromJson,
   resultsJsonText,
+  resultsWithText,
   type SerialLineEvent,
   withJsonMember,
 } from "../camera/index.js";
@@ -60,16 +61,26 @@ export function encodeRecord(record: JournalRecord): Buffer {
   }
 }
 
+const RESULTS_MEMBER = ',"results":';
+
 const TYPES = new Set(["report", "gap", "serial", "io", "message"]);
 
 /** Throws on bytes that are not a journal record (a damaged row is skipped and counted by the caller). */
 export function decodeRecord(bytes: Uint8Array): JournalRecord {
-  const value = JSON.parse(Buffer.from(bytes).toString("utf8")) as Record<string, unknown> | null;
+  const text = Buffer.from(bytes).toString("utf8");
+  const value = JSON.parse(text) as Record<string, unknown> | null;
   if (typeof value !== "object" || value === null || !TYPES.has(String(value.type)))
     throw new Error("not a journal record");
   if (value.type === "report") {
     const report = value.report as Omit<Report, "results"> & { results: Record<string, DatumJson> };
-    return { type: "report", report: { ...report, results: resultsFromJson(report.results), images: [] } };
+    // The results are the report's last member (see encodeRecord), and no earlier member can hold
+    // this text unescaped: their JSON text is the row's, kept for the outputs that render them.
+    const at = text.indexOf(RESULTS_MEMBER);
+    const results =
+      at > 0 && text.endsWith("}}")
+        ? resultsWithText(report.results, text.slice(at + RESULTS_MEMBER.length, -2))
+        : resultsFromJson(report.results);
+    return { type: "report", report: { ...report, results, images: [] } };
   }
   if (value.type === "message")
     return {

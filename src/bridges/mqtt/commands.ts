@@ -4,6 +4,7 @@ import { Counter, type Registry } from "prom-client";
 import { CameraError, type CameraHub, type CameraImage, type CommandName } from "../../camera/index.js";
 import type { Clock } from "../../lib/clock.js";
 import { FirstOfKind } from "../../lib/first-of-kind.js";
+import { allowedCommands } from "../allow-list.js";
 import { COMMAND_ARGS, isCommandName, transactionSchema } from "./command-schemas.js";
 import type { MqttConfig } from "./connection.js";
 import { reportPayload } from "./payloads.js";
@@ -74,8 +75,7 @@ export class CommandHandler {
   }
 
   allowed(camera: string): readonly string[] {
-    const { perCamera, allow } = this.#context.config.commands;
-    return perCamera[camera] ?? this.#context.hub.commandsOf(camera) ?? allow;
+    return allowedCommands(this.#context.config.commands, this.#context.hub, camera);
   }
 
   /** The answer, and where it goes: the MQTT 5 response topic if the request gave a usable one. */

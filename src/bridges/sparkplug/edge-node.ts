@@ -1,0 +1,503 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import type { CameraEvent, CameraHub } from "../../camera/index.js";
+import type { Config } from "../../config/schema.js";
+import type { JournalOutput, JournalRecord } from "../../journal/index.js";
+import type { Clock, TimerHandle } from "../../lib/clock.js";
+import { backoffDelay, type Random } from "../../lib/random.js";
+import type { BdSeqStore } from "./bdseq.js";
+import { DeviceCommands } from "./device-commands.js";
+import {
+  COMMAND_METRICS,
+  dataMetric,
+  ioMetric,
+  type MetricDefinition,
+  recordMetrics,
+  stateMetrics,
+} from "./device-metrics.js";
+import { Device } from "./devices.js";
+import { DataType, decodeCommand, encodePayload, type Metric, type Payload } from "./payload.js";
+import { parseState } from "./state.js";
+
+export type SparkplugConfig = Config["sparkplug"];
+
+/** The Sparkplug output's name among the journal's outputs. */
+export const SPARKPLUG_OUTPUT = "sparkplug";
+
+const NAMESPACE = "spBv1.0";
+const REBIRTH = "Node Control/Rebirth";
+/** The NBIRTH names bdSeq, then Rebirth: their aliases are 1 and 2 in every birth. */
+const REBIRTH_ALIAS = 2n;
+/** DATA messages published but not yet proven read by the server (see #fence). */
+const MAX_UNFENCED = 512;
+
+export interface EdgeNodeOptions {
+  readonly config: SparkplugConfig;
+  readonly servers: readonly string[];
+  readonly hub: CameraHub;
+  readonly journal: JournalOutput;
+  /** The journal's newest seq: what is older than a birth was held while the node was away. */
+  readonly journalEnd: () => number;
+  readonly commands: Config["mqtt"]["commands"];
+  readonly bdSeq: BdSeqStore;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly statusChanged: () => void;
+}
+
+/** Counted for /metrics. */
+export interface EdgeNodeFigures {
+  connects: number;
+  births: number;
+  deviceBirths: number;
+  deviceDeaths: number;
+  data: number;
+  historical: number;
+  staleOffline: number;
+  badState: number;
+}
+
+/**
+ * A Sparkplug B 3.0 edge node whose devices are the cameras: its own MQTT connection (MQTT 5,
+ * clean start, no session expiry) to one server at a time, NDEATH as the Will with a bdSeq that
+ * rises on every CONNECT, births after the subscriptions (and the primary host's STATE), one DDATA
+ * per report, and what the journal held while the node was away sent after the next birth as
+ * is_historical, at a bounded rate.
+ */
+export class EdgeNode {
+  readonly #options: EdgeNodeOptions;
+  readonly #commands: DeviceCommands;
+  readonly figures: EdgeNodeFigures = {
+    connects: 0,
+    births: 0,
+    deviceBirths: 0,
+    deviceDeaths: 0,
+    data: 0,
+    historical: 0,
+    staleOffline: 0,
+    badState: 0,
+  };
+  #client: MqttClient | undefined;
+  #server = 0;
+  #attempt = 0;
+  #retry: TimerHandle | undefined;
+  #running = false;
+  #unsubscribe: (() => void) | undefined;
+  #stopListening: (() => void) | undefined;
+  bdSeq = -1;
+  #seq = 0;
+  born = false;
+  #lastOnline = Number.NEGATIVE_INFINITY;
+  #alias = 0;
+  readonly #devices = new Map<string, Device>();
+  #liveCursor = 0;
+  #historicalCursor = 0;
+  #historicalEnd = 0;
+  #unfenced: number[] = [];
+  #fencing = false;
+  #tokens = 0;
+  #lastRefill = 0;
+  #pacer: TimerHandle | undefined;
+
+  constructor(options: EdgeNodeOptions) {
+    this.#options = options;
+    this.#commands = new DeviceCommands({
+      hub: options.hub,
+      commands: options.commands,
+      logger: options.logger,
+      deviceOf: (id) => this.#devices.get(id),
+    });
+  }
+
+  get commandFigures() {
+    return this.#commands.figures;
+  }
+
+  get connected(): boolean {
+    return this.#client?.connected === true;
+  }
+
+  get server(): string | undefined {
+    return this.#options.servers[this.#server];
+  }
+
+  #topic(type: string, device?: string): string {
+    const { groupId, nodeId } = this.#options.config;
+    return `${NAMESPACE}/${groupId}/${type}/${nodeId}${device === undefined ? "" : `/${device}`}`;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#unsubscribe = this.#options.hub.events.subscribe((event) => this.#onEvent(event));
+    this.#stopListening = this.#options.journal.onCommitted(() => this.#pump());
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#stopListening?.();
+    const { clock } = this.#options;
+    clock.clearTimeout(this.#retry);
+    clock.clearTimeout(this.#pacer);
+    await this.#leave();
+  }
+
+  /** NDEATH before every intentional disconnect: MQTT 5's disconnect with the Will, whose payload it is. */
+  async #leave(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#lost();
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      if (!client.connected) {
+        client.end(true, {}, () => resolve());
+        return;
+      }
+      client.end(false, { reasonCode: 4 }, () => resolve());
+    });
+  }
+
+  #deathPayload(): Buffer {
+    return encodePayload({
+      timestamp: this.#options.clock.now(),
+      metrics: [{ name: "bdSeq", datatype: DataType.Int64, value: this.bdSeq }],
+    });
+  }
+
+  #connect(): void {
+    const { config, logger, bdSeq } = this.#options;
+    const url = this.server;
+    if (!url) return;
+    // mqtt.js keeps one Will per client: each CONNECT is a new client with the new bdSeq.
+    this.bdSeq = bdSeq.next();
+    const options: IClientOptions = {
+      clientId: config.clientId,
+      protocolVersion: 5,
+      clean: true,
+      properties: { sessionExpiryInterval: 0 },
+      keepalive: config.keepaliveS,
+      connectTimeout: config.connectTimeoutMs,
+      reconnectPeriod: 0,
+      queueQoSZero: false,
+      will: { topic: this.#topic("NDEATH"), payload: this.#deathPayload(), qos: 1, retain: false },
+    };
+    if (config.username !== undefined) options.username = config.username;
+    if (config.password) options.password = config.password.reveal();
+    const client = mqtt.connect(url, options);
+    this.#client = client;
+    client.on("connect", () => {
+      this.#attempt = 0;
+      this.figures.connects++;
+      logger.info({ url, bdSeq: this.bdSeq }, "Sparkplug edge node connected");
+      this.#subscribe(client);
+    });
+    client.on("message", (topic, payload) => this.#onMessage(topic, payload));
+    client.on("error", (error) => {
+      if (this.#attempt === 0) logger.warn({ err: error, url }, "Sparkplug connection error");
+    });
+    client.on("close", () => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      client.end(true);
+      this.#lost();
+      this.#options.statusChanged();
+      if (this.#running) this.#schedule(false);
+    });
+  }
+
+  #schedule(moved: boolean): void {
+    const { config, random, clock } = this.#options;
+    const delay = moved
+      ? 0
+      : backoffDelay(this.#attempt++, config.reconnect.initialMs, config.reconnect.maxMs, random);
+    this.#retry = clock.setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#running && !this.#client) this.#connect();
+    }, delay);
+  }
+
+  /** Commands first: a host that answers the birth with a command must find the node listening. */
+  #subscribe(client: MqttClient): void {
+    const primary = this.#options.config.primaryHostId;
+    const topics = [this.#topic("NCMD"), `${this.#topic("DCMD")}/+`];
+    if (primary) topics.push(`${NAMESPACE}/STATE/${primary}`);
+    client.subscribe(topics, { qos: 1 }, (error) => {
+      if (error || this.#client !== client) return;
+      if (!primary) this.#birth(true);
+    });
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    const primary = this.#options.config.primaryHostId;
+    if (primary && topic === `${NAMESPACE}/STATE/${primary}`) this.#onState(payload);
+    else if (topic === this.#topic("NCMD")) this.#onNodeCommand(payload);
+    else if (topic.startsWith(`${this.#topic("DCMD")}/`))
+      this.#commands.handle(topic.slice(this.#topic("DCMD").length + 1), payload);
+  }
+
+  #onState(payload: Buffer): void {
+    const state = parseState(payload);
+    if (!state) {
+      this.figures.badState++;
+      this.#options.logger.warn("primary host STATE that is not {online, timestamp}; ignored");
+      return;
+    }
+    if (state.online) {
+      if (state.timestamp < this.#lastOnline) return;
+      this.#lastOnline = state.timestamp;
+      if (!this.born) this.#birth(true);
+      return;
+    }
+    if (state.timestamp < this.#lastOnline) {
+      this.figures.staleOffline++;
+      this.#options.logger.info({ timestamp: state.timestamp }, "stale primary host offline STATE; ignored");
+      return;
+    }
+    // Offline before the host was seen online on this server (a retained offline, say): wait.
+    if (!this.born) return;
+    this.#options.logger.warn(
+      { server: this.server },
+      "primary host offline: leaving this server for the next",
+    );
+    this.#lastOnline = Number.NEGATIVE_INFINITY;
+    void this.#leave().then(() => {
+      this.#server = (this.#server + 1) % this.#options.servers.length;
+      if (this.#running) this.#schedule(true);
+    });
+  }
+
+  #onNodeCommand(payload: Buffer): void {
+    let metrics: ReturnType<typeof decodeCommand>["metrics"];
+    try {
+      metrics = decodeCommand(payload).metrics;
+    } catch (error) {
+      this.#commands.figures.malformed++;
+      this.#options.logger.warn({ err: error }, "NCMD that is not a Sparkplug payload; ignored");
+      return;
+    }
+    const rebirth = metrics.some(
+      (m) => (m.name === REBIRTH || m.alias === REBIRTH_ALIAS) && m.value === true,
+    );
+    if (rebirth && this.born) this.#birth(false);
+    else this.#commands.figures.unknown++;
+  }
+
+  #nextSeq(): number {
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) % 256;
+    return seq;
+  }
+
+  #publish(type: string, device: string | undefined, payload: Payload): void {
+    this.#client?.publish(this.#topic(type, device), encodePayload({ ...payload, seq: this.#nextSeq() }), {
+      qos: 0,
+      retain: false,
+    });
+  }
+
+  /** NBIRTH then every online camera's DBIRTH; a new session also takes up the journal where it stands. */
+  #birth(newSession: boolean): void {
+    const now = this.#options.clock.now();
+    this.#seq = 0;
+    this.#alias = 0;
+    const node: Metric[] = [
+      {
+        name: "bdSeq",
+        alias: this.#nextAlias(),
+        timestamp: now,
+        datatype: DataType.Int64,
+        value: this.bdSeq,
+      },
+      { name: REBIRTH, alias: this.#nextAlias(), timestamp: now, datatype: DataType.Boolean, value: false },
+      {
+        name: "Properties/Version",
+        alias: this.#nextAlias(),
+        timestamp: now,
+        datatype: DataType.String,
+        value: this.#options.version,
+      },
+    ];
+    this.born = true;
+    this.figures.births++;
+    this.#publish("NBIRTH", undefined, { timestamp: now, metrics: node });
+    for (const device of this.#devices.values()) device.died();
+    for (const state of this.#options.hub.cameras)
+      if (state.availability === "online") this.#birthDevice(state.id);
+    if (newSession) {
+      this.#historicalEnd = this.#options.journalEnd();
+      this.#liveCursor = this.#historicalEnd;
+      this.#historicalCursor = 0;
+      this.#lastRefill = this.#options.clock.now();
+      this.#tokens = 0;
+    }
+    this.#options.statusChanged();
+    this.#pump();
+  }
+
+  #nextAlias(): number {
+    return ++this.#alias;
+  }
+
+  #device(id: string): Device {
+    let device = this.#devices.get(id);
+    if (!device) {
+      device = new Device(id);
+      this.#devices.set(id, device);
+      for (const [name, { datatype }] of Object.entries(COMMAND_METRICS))
+        device.known.set(name, {
+          name,
+          datatype,
+          value: datatype === DataType.Boolean ? false : 0,
+          timestamp: 0,
+        });
+    }
+    return device;
+  }
+
+  #birthDevice(id: string): void {
+    const { hub, clock } = this.#options;
+    const device = this.#device(id);
+    const state = hub.cameras.find((c) => c.id === id);
+    const now = clock.now();
+    if (state) device.update(stateMetrics(state, now));
+    device.update(hub.io(id).map(ioMetric));
+    this.figures.deviceBirths++;
+    this.#publish("DBIRTH", id, { timestamp: now, metrics: device.birth(() => this.#nextAlias()) });
+  }
+
+  #deathOf(id: string): void {
+    const device = this.#devices.get(id);
+    if (!device?.born) return;
+    device.died();
+    this.figures.deviceDeaths++;
+    this.#publish("DDEATH", id, { timestamp: this.#options.clock.now(), metrics: [] });
+  }
+
+  /** DDATA of these metrics, after a new DBIRTH when one of them is new to the host. */
+  #data(id: string, metrics: MetricDefinition[], time: number, historical: boolean): void {
+    const device = this.#device(id);
+    if (!device.update(metrics)) this.#birthDevice(id);
+    const data = metrics.map((m) => dataMetric(device.alias(m.name) as number, m, historical));
+    this.figures.data++;
+    if (historical) this.figures.historical++;
+    this.#publish("DDATA", id, { timestamp: time, metrics: data });
+  }
+
+  #onEvent(event: CameraEvent): void {
+    if (!this.born) {
+      if (event.type === "offline") this.#devices.get(event.cameraId)?.died();
+      return;
+    }
+    switch (event.type) {
+      case "online":
+        this.#birthDevice(event.cameraId);
+        return;
+      case "offline":
+        this.#deathOf(event.cameraId);
+        return;
+      case "state": {
+        const device = this.#devices.get(event.cameraId);
+        if (!device?.born) return;
+        // A job change is a new DBIRTH: the datums of the new job are not those of the old.
+        if (device.known.get("Job")?.value !== event.state.job) {
+          this.#birthDevice(event.cameraId);
+          return;
+        }
+        const now = this.#options.clock.now();
+        const changed = stateMetrics(event.state, now).filter(
+          (m) => device.known.get(m.name)?.value !== m.value,
+        );
+        if (changed.length > 0) this.#data(event.cameraId, changed, now, false);
+        return;
+      }
+      case "report":
+        // Lossless reports come through the journal; lossy ones go live or not at all.
+        if (event.report.lossless) return;
+        this.#sendRecord({ type: "report", report: event.report }, false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #sendRecord(record: JournalRecord, historical: boolean): void {
+    const rendered = recordMetrics(record);
+    if (!rendered || record.type === "message") return;
+    const id = record.type === "report" ? record.report.cameraId : record.cameraId;
+    this.#data(id, rendered.metrics, rendered.time, historical);
+  }
+
+  /** Live records at once, then held ones at historicalPerSecond, while the node is born. */
+  #pump(): void {
+    const client = this.#client;
+    if (!this.born || !client?.connected) return;
+    const { journal, config, clock } = this.#options;
+    let room = MAX_UNFENCED - this.#unfenced.length;
+    if (room <= 0) return;
+    const touched = new Set<string>();
+    const send = (seq: number, record: JournalRecord, historical: boolean) => {
+      this.#sendRecord(record, historical);
+      this.#unfenced.push(seq);
+      if (record.type !== "message")
+        touched.add(record.type === "report" ? record.report.cameraId : record.cameraId);
+    };
+    for (const entry of journal.range(this.#liveCursor, Number.MAX_SAFE_INTEGER, room)) {
+      send(entry.seq, entry.record, false);
+      this.#liveCursor = entry.seq;
+      room--;
+    }
+    if (this.#historicalCursor < this.#historicalEnd && room > 0) {
+      const now = clock.now();
+      const rate = config.historicalPerSecond;
+      this.#tokens = Math.min(rate, this.#tokens + ((now - this.#lastRefill) / 1_000) * rate);
+      this.#lastRefill = now;
+      const allowed = Math.min(room, Math.floor(this.#tokens));
+      if (allowed > 0) {
+        const entries = journal.range(this.#historicalCursor, this.#historicalEnd, allowed);
+        for (const entry of entries) send(entry.seq, entry.record, true);
+        this.#tokens -= entries.length;
+        this.#historicalCursor = entries.at(-1)?.seq ?? this.#historicalEnd;
+      }
+      if (this.#historicalCursor < this.#historicalEnd && !this.#pacer)
+        this.#pacer = clock.setTimeout(
+          () => {
+            this.#pacer = undefined;
+            this.#pump();
+          },
+          Math.ceil(1_000 / rate),
+        );
+    }
+    // A camera that is offline was born only to carry what the journal held of it.
+    for (const id of touched)
+      if (this.#options.hub.cameras.find((c) => c.id === id)?.availability !== "online") this.#deathOf(id);
+    this.#fence(client);
+  }
+
+  /**
+   * DATA goes at QoS 0, as Sparkplug asks, so no PUBACK says the server has it. A SUBACK does:
+   * the server reads a connection's packets in order. The records published before it leave the
+   * Sparkplug cursor when it comes; a connection lost before then sends them again, historical.
+   */
+  #fence(client: MqttClient): void {
+    if (this.#fencing || this.#unfenced.length === 0) return;
+    this.#fencing = true;
+    const batch = this.#unfenced;
+    this.#unfenced = [];
+    client.subscribe(this.#topic("NCMD"), { qos: 1, rh: 2 }, (error) => {
+      this.#fencing = false;
+      if (error || this.#client !== client) return;
+      for (const seq of batch) this.#options.journal.ack(seq);
+      this.#pump();
+    });
+  }
+
+  #lost(): void {
+    this.born = false;
+    this.#unfenced = [];
+    this.#fencing = false;
+    for (const device of this.#devices.values()) device.died();
+  }
+}
