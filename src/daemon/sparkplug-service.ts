@@ -38,7 +38,7 @@ class SparkplugService implements Service {
       bdSeq: new BdSeqStore(join(daemon.stateDirectory, "sparkplug-bdseq.json")),
       clock: context.clock,
       random: Math.random,
-      logger: context.logger.child({ component: "sparkplug" }),
+      logger: context.logger,
       version: packageVersion(),
       statusChanged: context.statusChanged,
     });

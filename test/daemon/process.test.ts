@@ -50,7 +50,7 @@ describe("the daemon process", () => {
       { NOTIFY_SOCKET: notify.path },
     );
     await notify.waitFor("READY", "1");
-    await notify.waitFor("STATUS", "running: 3 cameras, 3 online, MQTT connected");
+    await notify.waitFor("STATUS", "running: 3 cameras, 3 online, MQTT connected, Sparkplug born");
     const health = await healthz(port);
     expect(health.status).toBe(200);
     expect(health.body).toEqual({
@@ -62,10 +62,17 @@ describe("the daemon process", () => {
           healthy: true,
           detail: expect.stringMatching(/^embedded broker on mqtt:\/\/127\.0\.0\.1:\d+$/),
         },
-        journal: { healthy: true, detail: expect.stringMatching(/records, \d+ bytes held for mqtt/) },
+        journal: {
+          healthy: true,
+          detail: expect.stringMatching(/records, \d+ bytes held for mqtt, sparkplug/),
+        },
         simulator: { healthy: true, detail: "3 simulated cameras" },
         cameras: { healthy: true, detail: "3 cameras, 3 online" },
         mqtt: { healthy: true, detail: "MQTT connected" },
+        sparkplug: {
+          healthy: true,
+          detail: expect.stringMatching(/^Sparkplug born on mqtt:\/\/127\.0\.0\.1:\d+ \(bdSeq \d+\)$/),
+        },
       },
     });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -80,6 +80,8 @@ export class EdgeNode {
     badState: 0,
   };
   #client: MqttClient | undefined;
+  /** MQTT 5, or 3.1.1 after a server did not accept 5 (the demo's embedded broker, say). */
+  #version: 4 | 5 = 5;
   #server = 0;
   #attempt = 0;
   #retry: TimerHandle | undefined;
@@ -156,7 +158,14 @@ export class EdgeNode {
         client.end(true, {}, () => resolve());
         return;
       }
-      client.end(false, { reasonCode: 4 }, () => resolve());
+      if (this.#version === 5) {
+        client.end(false, { reasonCode: 4 }, () => resolve());
+        return;
+      }
+      // 3.1.1's DISCONNECT discards the Will: the NDEATH goes first, as a message of its own.
+      client.publish(this.#topic("NDEATH"), this.#deathPayload(), { qos: 1, retain: false }, () =>
+        client.end(false, {}, () => resolve()),
+      );
     });
   }
 
@@ -175,9 +184,9 @@ export class EdgeNode {
     this.bdSeq = bdSeq.next();
     const options: IClientOptions = {
       clientId: config.clientId,
-      protocolVersion: 5,
+      protocolVersion: this.#version,
       clean: true,
-      properties: { sessionExpiryInterval: 0 },
+      ...(this.#version === 5 ? { properties: { sessionExpiryInterval: 0 } } : {}),
       keepalive: config.keepaliveS,
       connectTimeout: config.connectTimeoutMs,
       reconnectPeriod: 0,
@@ -188,14 +197,26 @@ export class EdgeNode {
     if (config.password) options.password = config.password.reveal();
     const client = mqtt.connect(url, options);
     this.#client = client;
+    let acknowledged = false;
+    let sentConnect = false;
+    client.on("packetsend", (packet) => {
+      if (packet.cmd === "connect") sentConnect = true;
+    });
     client.on("connect", () => {
+      acknowledged = true;
       this.#attempt = 0;
       this.figures.connects++;
       logger.info({ url, bdSeq: this.bdSeq }, "Sparkplug edge node connected");
       this.#subscribe(client);
     });
     client.on("message", (topic, payload) => this.#onMessage(topic, payload));
-    client.on("error", (error) => {
+    client.on("error", (error: Error & { code?: number }) => {
+      // 1: 3.1.1's "unacceptable protocol version"; 132: MQTT 5's "unsupported protocol version".
+      if (error.code === 1 || error.code === 132) {
+        sentConnect = true;
+        client.end(true);
+        return;
+      }
       if (this.#attempt === 0) logger.warn({ err: error, url }, "Sparkplug connection error");
     });
     client.on("close", () => {
@@ -204,6 +225,11 @@ export class EdgeNode {
       client.end(true);
       this.#lost();
       this.#options.statusChanged();
+      // A CONNECT sent and no CONNACK: a server that does not speak 5 (a down one never reads it).
+      if (!acknowledged && sentConnect && this.#version === 5) {
+        this.#version = 4;
+        logger.info({ url }, "server did not accept MQTT 5; the edge node tries 3.1.1");
+      }
       if (this.#running) this.#schedule(false);
     });
   }
@@ -486,7 +512,8 @@ export class EdgeNode {
     this.#fencing = true;
     const batch = this.#unfenced;
     this.#unfenced = [];
-    client.subscribe(this.#topic("NCMD"), { qos: 1, rh: 2 }, (error) => {
+    const options = this.#version === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
+    client.subscribe(this.#topic("NCMD"), options, (error) => {
       this.#fencing = false;
       if (error || this.#client !== client) return;
       for (const seq of batch) this.#options.journal.ack(seq);
