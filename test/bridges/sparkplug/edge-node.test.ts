@@ -2,7 +2,7 @@ import { createServer, type Server, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { TestBroker } from "../../support/mosquitto.js";
 import { freePort } from "../../support/process.js";
-import { encodeCommand, type HostMessage, TestHost } from "./host.js";
+import { encodeCommand, type HostMessage, reportCycles, TestHost } from "./host.js";
 import { type SparkplugRig, startSparkplugRig } from "./rig.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -24,19 +24,6 @@ async function hostOn(url: string): Promise<TestHost> {
 
 const metric = (m: HostMessage, name: string) => m.metrics.find((x) => x.name === name);
 
-/** The cycle of each report DDATA, in arrival order, its alias read from the DBIRTH before it. */
-function reportCycles(host: TestHost, device = "cam1"): { cycle: bigint; message: HostMessage }[] {
-  let alias: bigint | undefined;
-  const out: { cycle: bigint; message: HostMessage }[] = [];
-  for (const m of host.messages) {
-    if (m.device !== device) continue;
-    if (m.type === "DBIRTH") alias = m.metrics.find((x) => x.name === "Inspection 0/Cycle")?.alias;
-    if (m.type !== "DDATA" || alias === undefined) continue;
-    const cycle = m.metrics.find((x) => x.alias === alias)?.value;
-    if (typeof cycle === "bigint") out.push({ cycle, message: m });
-  }
-  return out;
-}
 const bdSeqOf = (m: HostMessage) => metric(m, "bdSeq")?.value;
 
 /** A TCP relay to the broker whose connections the test can cut, as a crash or a network loss would. */

@@ -162,3 +162,17 @@ export class TestHost {
     await this.client.endAsync(true);
   }
 }
+
+/** The cycle of each report DDATA, in arrival order, its alias read from the DBIRTH before it. */
+export function reportCycles(host: TestHost, device = "cam1"): { cycle: bigint; message: HostMessage }[] {
+  let alias: bigint | undefined;
+  const out: { cycle: bigint; message: HostMessage }[] = [];
+  for (const m of host.messages) {
+    if (m.device !== device) continue;
+    if (m.type === "DBIRTH") alias = m.metrics.find((x) => x.name === "Inspection 0/Cycle")?.alias;
+    if (m.type !== "DDATA" || alias === undefined) continue;
+    const cycle = m.metrics.find((x) => x.alias === alias)?.value;
+    if (typeof cycle === "bigint") out.push({ cycle, message: m });
+  }
+  return out;
+}
