@@ -6,6 +6,7 @@ import { changedKeys } from "../../src/config/diff.js";
 import { ConfigError } from "../../src/config/errors.js";
 import { configJsonSchema } from "../../src/config/json-schema.js";
 import { loadConfig } from "../../src/config/load.js";
+import { buildConfigSchema } from "../../src/config/schema.js";
 import { Secret } from "../../src/config/secret.js";
 import { tempDir } from "../support/process.js";
 
@@ -163,6 +164,15 @@ describe("changedKeys", () => {
 });
 
 describe("configJsonSchema", () => {
+  it("refuses Sparkplug ids that are not one topic level, naming the key", () => {
+    for (const key of ["groupId", "nodeId", "primaryHostId"])
+      for (const id of ["a/b", "plant+", "#"]) {
+        const result = buildConfigSchema().safeParse({ sparkplug: { [key]: id } });
+        expect(result.success).toBe(false);
+        expect(result.error?.issues[0]).toMatchObject({ path: ["sparkplug", key], message: "no +, # or /" });
+      }
+  });
+
   it("describes every section with defaults and forbids unknown keys", () => {
     const schema = configJsonSchema() as {
       additionalProperties: boolean;
@@ -177,8 +187,10 @@ describe("configJsonSchema", () => {
       "mqtt",
       "opcua",
       "simulator",
+      "sparkplug",
     ]);
     expect(schema.properties.http?.properties.port?.default).toBe(9180);
+    expect(schema.properties.sparkplug?.properties.enabled?.default).toBe(false);
     expect(schema.properties.opcua?.properties.allowUnsecured?.default).toBe(false);
     expect(schema.properties.opcua?.properties.autoAcceptCertificates?.default).toBe(false);
     expect(schema.properties.http?.properties.metricsToken?.description).toMatch(/Bearer/);
