@@ -131,8 +131,17 @@ async function startDiscoveryRig() {
     await sub.client.endAsync(true);
   });
   const ledger = new ProductionLedger(camera);
-  const availability = () =>
-    sub.messages.filter((m) => m.topic === `${BASE}/line3-cam/availability`).map((m) => m.payload.toString());
+  /**
+   * What the bridge said of the camera's availability from its first "online": on a busy machine
+   * the bridge can connect while the announced camera is still connecting, and say "offline" first.
+   */
+  const availability = () => {
+    const said = sub.messages
+      .filter((m) => m.topic === `${BASE}/line3-cam/availability`)
+      .map((m) => m.payload.toString());
+    const first = said.indexOf("online");
+    return first < 0 ? said : said.slice(first);
+  };
   const reports = () =>
     sub.messages
       .filter((m) => m.topic === `${BASE}/line3-cam/report/0`)
