@@ -85,7 +85,7 @@ export function mqttSchema(secret: SecretField, hostname: string) {
             .max(100)
             .default(2)
             .describe(
-              "under load, wait as long as the last commit took (at most this many ms) before the next: one commit (and fsync) then carries many records, at the cost of that much latency; 0 commits every turn of the event loop",
+              "under load (the last commit carried several records), wait as long as it took (at most this many ms) before the next: one commit (and fsync) then carries many records; one record at a time commits at once; 0 never waits",
             ),
         })
         .prefault({}),

@@ -296,9 +296,10 @@ export class Journal {
   #schedule(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // Waiting as long as the last commit took keeps commits under half the time, and costs a
-    // lightly loaded journal almost no latency; groupCommitMs bounds the wait.
-    const hold = Math.min(this.#options.groupCommitMs ?? 0, this.#lastCommitTook);
+    // Under load (the last commit carried several records), waiting as long as it took keeps
+    // commits under half the time; a journal that gets one record at a time commits at once.
+    // groupCommitMs bounds the wait.
+    const hold = this.#lastBatch > 1 ? Math.min(this.#options.groupCommitMs ?? 0, this.#lastCommitTook) : 0;
     const wait = this.#lastCommit + hold - performance.now();
     if (wait <= 0) setImmediate(() => this.#flush());
     else setTimeout(() => this.#flush(), Math.ceil(wait));
@@ -306,6 +307,7 @@ export class Journal {
 
   #lastCommit = Number.NEGATIVE_INFINITY;
   #lastCommitTook = 0;
+  #lastBatch = 0;
 
   /**
    * Acknowledgements need no commit of their own: what they release is deleted, and the outputs'
@@ -377,6 +379,7 @@ export class Journal {
     }
     this.#lastCommit = performance.now();
     this.#lastCommitTook = this.#lastCommit - started;
+    this.#lastBatch = batch.length;
     this.#released = released;
     if (releasing) {
       this.#lastRelease = started;
