@@ -269,7 +269,10 @@ export class Journal {
       if (lastRow && out.length >= limit) break;
     }
     const handed = out.at(-1);
-    if (handed && handed.seq > state.handedOut) state.handedOut = handed.seq;
+    if (handed && handed.seq > state.handedOut) {
+      state.handedOut = handed.seq;
+      this.#letGoHandedOut();
+    }
     return out;
   }
 
@@ -489,6 +492,17 @@ export class Journal {
     if (!fits) return;
     this.#put(seq, record, size);
     this.#cacheHigh = seq;
+  }
+
+  /**
+   * A record every output has been handed leaves the cache at once: it is read again only after a
+   * lost connection, from disk, and kept in memory it would outlive the young generation.
+   */
+  #letGoHandedOut(): void {
+    let handed = Number.POSITIVE_INFINITY;
+    for (const state of this.#outputs.values()) handed = Math.min(handed, state.handedOut);
+    const upTo = Math.min(handed, this.#cacheHigh);
+    for (; this.#cacheLow <= upTo; this.#cacheLow++) this.#forget(this.#cacheLow);
   }
 
   #put(seq: number, record: JournalRecord, size: number): void {
