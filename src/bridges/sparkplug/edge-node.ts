@@ -503,17 +503,18 @@ export class EdgeNode {
   }
 
   /**
-   * DATA goes at QoS 0, as Sparkplug asks, so no PUBACK says the server has it. A SUBACK does:
-   * the server reads a connection's packets in order. The records published before it leave the
-   * Sparkplug cursor when it comes; a connection lost before then sends them again, historical.
+   * DATA goes at QoS 0, as Sparkplug asks, so no PUBACK says the server has it. An UNSUBACK does:
+   * the server reads a connection's packets in order, and an UNSUBSCRIBE of a topic the node never
+   * subscribed to is always sent and always answered. The records published before it leave the
+   * Sparkplug cursor when the answer comes; a connection lost before then sends them again,
+   * historical.
    */
   #fence(client: MqttClient): void {
     if (this.#fencing || this.#unfenced.length === 0) return;
     this.#fencing = true;
     const batch = this.#unfenced;
     this.#unfenced = [];
-    const options = this.#version === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
-    client.subscribe(this.#topic("NCMD"), options, (error) => {
+    client.unsubscribe(`${this.#topic("NCMD")}/fence`, (error) => {
       this.#fencing = false;
       if (error || this.#client !== client) return;
       for (const seq of batch) this.#options.journal.ack(seq);

@@ -26,9 +26,15 @@ const metric = (m: HostMessage, name: string) => m.metrics.find((x) => x.name ==
 
 const bdSeqOf = (m: HostMessage) => metric(m, "bdSeq")?.value;
 
-/** A TCP relay to the broker whose connections the test can cut, as a crash or a network loss would. */
-async function relay(to: number): Promise<{ url: string; cut: () => void; close: () => Promise<void> }> {
+/**
+ * A TCP relay to the broker whose connections the test can cut, as a crash or a network loss
+ * would, and can first stall (what the node sends then is taken by TCP, and never arrives).
+ */
+async function relay(
+  to: number,
+): Promise<{ url: string; stall: () => void; cut: () => void; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
+  const inbounds = new Set<Socket>();
   const port = await freePort();
   const server: Server = createServer((inbound) => {
     const outbound = new Socket();
@@ -39,10 +45,18 @@ async function relay(to: number): Promise<{ url: string; cut: () => void; close:
       s.on("close", () => sockets.delete(s));
     }
     inbound.pipe(outbound).pipe(inbound);
+    inbounds.add(inbound);
+    inbound.on("close", () => inbounds.delete(inbound));
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    stall: () => {
+      for (const s of inbounds) {
+        s.unpipe();
+        s.on("data", () => undefined);
+      }
+    },
     cut: () => {
       for (const s of sockets) s.destroy();
     },
@@ -119,6 +133,39 @@ describe("the Sparkplug B edge node, against a host of the test's own on a real 
     await rig.node.stop();
     const deaths = await host.waitFor((m) => m.type === "NDEATH", "NDEATH on a stop", 0, 2);
     expect(deaths.map(bdSeqOf)).toEqual([0n, 1n]);
+  });
+
+  it("a lost connection loses no report: what it took before the server proved it had it comes again after the next birth, historical", async () => {
+    const broker = new TestBroker();
+    await broker.start();
+    cleanups.push(() => broker.stop());
+    const link = await relay(broker.port);
+    cleanups.push(() => link.close());
+    const host = await hostOn(broker.url);
+    const rig = await rigWith({ brokers: [broker], sparkplug: { servers: [link.url] }, rateHz: 500 });
+    await rig.camera.online();
+    rig.node.start();
+    for (let cut = 1; cut <= 3; cut++) {
+      await host.waitFor((m) => m.type === "NBIRTH", `birth ${cut}`, 0, cut);
+      await host.waitFor((m) => m.type === "DDATA", "data flowing", host.messages.length, 50);
+      // What the node sends from here is lost with the connection: only a proof from the server
+      // may let it go from the journal.
+      link.stall();
+      await new Promise((r) => setTimeout(r, 100));
+      link.cut();
+    }
+    await host.waitFor((m) => m.type === "NBIRTH", "the last birth", 0, 4);
+    await host.waitFor((m) => m.type === "DDATA", "data after it", host.messages.length, 100);
+    const last = Number((reportCycles(host).at(-1) as { cycle: bigint }).cycle);
+    const first = Math.min(...rig.camera.reports().map((r) => r.cycle));
+    const seen = () => new Set(reportCycles(host).map((d) => Number(d.cycle)));
+    const missing = () => {
+      const out: number[] = [];
+      for (let cycle = first; cycle <= last; cycle++) if (!seen().has(cycle)) out.push(cycle);
+      return out;
+    };
+    for (let i = 0; i < 1_000 && missing().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(missing()).toEqual([]);
   });
 
   it("send data: one DDATA per report, by alias, at the report's time, seq one more each message and wrapping past 255", async () => {
