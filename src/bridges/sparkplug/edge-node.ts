@@ -462,7 +462,11 @@ export class EdgeNode {
     if (!this.born || !client?.connected) return;
     const { journal, config, clock } = this.#options;
     let room = MAX_UNFENCED - this.#unfenced.length;
-    if (room <= 0) return;
+    if (room <= 0) {
+      // Full while a fence was out: what waits must get a fence of its own, or nothing moves.
+      this.#fence(client);
+      return;
+    }
     const touched = new Set<string>();
     const send = (seq: number, record: JournalRecord, historical: boolean) => {
       this.#sendRecord(record, historical);

@@ -168,6 +168,40 @@ describe("the Sparkplug B edge node, against a host of the test's own on a real 
     expect(missing()).toEqual([]);
   });
 
+  it("a burst far past what may wait for the server's proof all reaches the host", async () => {
+    const rig = await rigWith();
+    const host = await hostOn(rig.brokers[0]?.url ?? "");
+    await rig.camera.online();
+    rig.node.start();
+    await host.waitFor((m) => m.type === "DBIRTH", "DBIRTH");
+    const burst = 3_000;
+    await Promise.all(
+      Array.from({ length: burst }, (_, i) =>
+        rig.journal.append({
+          type: "report",
+          report: {
+            cameraId: "cam1",
+            id: `burst-${i}`,
+            serial: "SIM-0001",
+            bootTime: 1,
+            inspection: 0,
+            cycle: 1_000_000 + i,
+            time: Date.now(),
+            passed: true,
+            stats: { cycleTimeMs: 1, processTimeMs: 1, passedCount: i, failedCount: 0, dropped: 0 },
+            results: { Count: { type: "int", value: i } },
+            images: [],
+            lossless: true,
+            recovered: false,
+          },
+        }),
+      ),
+    );
+    const seen = () => reportCycles(host).filter((d) => d.cycle >= 1_000_000n).length;
+    for (let i = 0; i < 2_000 && seen() < burst; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(seen()).toBe(burst);
+  });
+
   it("send data: one DDATA per report, by alias, at the report's time, seq one more each message and wrapping past 255", async () => {
     const rig = await rigWith({ rateHz: 200 });
     const host = await hostOn(rig.brokers[0]?.url ?? "");
