@@ -64,6 +64,18 @@ async function relay(
   };
 }
 
+/** A broker of the test's own, a host on it, and the node reaching it through a relay the test can stall and cut. */
+async function relayed(options: Parameters<typeof startSparkplugRig>[0] = {}) {
+  const broker = new TestBroker();
+  await broker.start();
+  cleanups.push(() => broker.stop());
+  const link = await relay(broker.port);
+  cleanups.push(() => link.close());
+  const host = await hostOn(broker.url);
+  const rig = await rigWith({ ...options, brokers: [broker], sparkplug: { servers: [link.url] } });
+  return { link, host, rig };
+}
+
 describe("the Sparkplug B edge node, against a host of the test's own on a real Mosquitto", () => {
   it("session establishment: subscribes, then births with bdSeq and Rebirth under unique aliases; bdSeq rises on every CONNECT and across restarts", async () => {
     const broker = new TestBroker();
@@ -107,13 +119,7 @@ describe("the Sparkplug B edge node, against a host of the test's own on a real 
   });
 
   it("session termination: NDEATH with the session's bdSeq, as the Will on a lost connection and on a stop; DDEATH when the camera goes", async () => {
-    const broker = new TestBroker();
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const link = await relay(broker.port);
-    cleanups.push(() => link.close());
-    const host = await hostOn(broker.url);
-    const rig = await rigWith({ brokers: [broker], sparkplug: { servers: [link.url] } });
+    const { link, host, rig } = await relayed();
     await rig.camera.online();
     rig.node.start();
     await host.waitFor((m) => m.type === "DBIRTH", "DBIRTH");
@@ -136,13 +142,7 @@ describe("the Sparkplug B edge node, against a host of the test's own on a real 
   });
 
   it("a lost connection loses no report: what it took before the server proved it had it comes again after the next birth, historical", async () => {
-    const broker = new TestBroker();
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const link = await relay(broker.port);
-    cleanups.push(() => link.close());
-    const host = await hostOn(broker.url);
-    const rig = await rigWith({ brokers: [broker], sparkplug: { servers: [link.url] }, rateHz: 500 });
+    const { link, host, rig } = await relayed({ rateHz: 500 });
     await rig.camera.online();
     rig.node.start();
     for (let cut = 1; cut <= 3; cut++) {
