@@ -2,7 +2,8 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildConfigSchema } from "../../src/config/schema.js";
-import { JournalService } from "../../src/daemon/mqtt-services.js";
+import { JournalService, journalOutputs } from "../../src/daemon/mqtt-services.js";
+import { serviceSpecs } from "../../src/daemon/services.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { tempDir } from "../support/process.js";
 
@@ -72,5 +73,39 @@ describe("the journal service", () => {
         reason: expect.stringContaining("dropOldest"),
       }),
     ]);
+  });
+});
+
+describe("which outputs the journal keeps records for", () => {
+  const enabled = (input: Record<string, unknown>) => {
+    const config = buildConfigSchema().parse(input);
+    return {
+      outputs: journalOutputs(config),
+      services: serviceSpecs()
+        .filter((spec) => spec.enabled?.(config) ?? true)
+        .map((spec) => spec.name)
+        .filter((name) => ["broker", "journal", "mqtt", "sparkplug"].includes(name)),
+    };
+  };
+
+  it("is the JSON API, Sparkplug, both, or none, as configured; Sparkplug runs alone on the embedded broker", () => {
+    expect(enabled({ mqtt: { url: "mqtt://127.0.0.1:1" } })).toEqual({
+      outputs: ["mqtt"],
+      services: ["journal", "mqtt"],
+    });
+    expect(
+      enabled({ mqtt: { enabled: false, embedded: { enabled: true } }, sparkplug: { enabled: true } }),
+    ).toEqual({ outputs: ["sparkplug"], services: ["broker", "journal", "sparkplug"] });
+    expect(
+      enabled({
+        mqtt: { url: "mqtt://127.0.0.1:1" },
+        sparkplug: { enabled: true, servers: ["mqtt://127.0.0.1:2"] },
+      }),
+    ).toEqual({ outputs: ["mqtt", "sparkplug"], services: ["journal", "mqtt", "sparkplug"] });
+    // Sparkplug with no server and no embedded broker has nowhere to go: it stays off, and so does the journal.
+    expect(enabled({ mqtt: { enabled: false }, sparkplug: { enabled: true } })).toEqual({
+      outputs: [],
+      services: [],
+    });
   });
 });
