@@ -28,6 +28,16 @@ export class DoneRanges {
 
   addRange(from: number, to: number): void {
     if (to < from) return;
+    // In-order acknowledgements extend the last range: no new list per acknowledgement.
+    const last = this.#ranges.at(-1);
+    if (last && from <= last[1] + 1 && from >= last[0]) {
+      if (to > last[1]) last[1] = to;
+      return;
+    }
+    if (!last || from > last[1] + 1) {
+      this.#ranges.push([from, to]);
+      return;
+    }
     const merged: [number, number][] = [];
     let low = from;
     let high = to;

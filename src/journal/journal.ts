@@ -64,8 +64,7 @@ export class Journal {
    * here. Records handed to every output go first when room is needed; when the records no output
    * has had yet fill it, newer ones stay on disk until it empties.
    */
-  readonly #cache = new Map<number, JournalRecord>();
-  readonly #cacheSizes = new Map<number, number>();
+  readonly #cache = new Map<number, { readonly record: JournalRecord; readonly size: number }>();
   #cacheBytes = 0;
   #cacheLow = 1;
   #cacheHigh = 0;
@@ -252,7 +251,7 @@ export class Journal {
     let seq = state.done.nextNotDone(from);
     while (out.length < limit && seq <= end) {
       if (seq >= this.#cacheLow && seq <= this.#cacheHigh) {
-        const record = this.#cache.get(seq);
+        const record = this.#cache.get(seq)?.record;
         if (record) out.push({ seq, record, replayed: seq <= this.replayEnd });
         seq = state.done.nextNotDone(seq);
         continue;
@@ -409,7 +408,6 @@ export class Journal {
     this.#bytes = totals.bytes;
     // What the failed transaction dropped is back on disk, but no longer in the cache.
     this.#cache.clear();
-    this.#cacheSizes.clear();
     this.#cacheBytes = 0;
     this.#cacheLow = this.#last + 1;
     this.#cacheHigh = this.#last;
@@ -506,8 +504,7 @@ export class Journal {
   }
 
   #put(seq: number, record: JournalRecord, size: number): void {
-    this.#cache.set(seq, record);
-    this.#cacheSizes.set(seq, size);
+    this.#cache.set(seq, { record, size });
     this.#cacheBytes += size;
   }
 
@@ -527,10 +524,9 @@ export class Journal {
   }
 
   #forget(seq: number): void {
-    const size = this.#cacheSizes.get(seq);
+    const size = this.#cache.get(seq)?.size;
     if (size === undefined) return;
     this.#cache.delete(seq);
-    this.#cacheSizes.delete(seq);
     this.#cacheBytes -= size;
   }
 
@@ -540,7 +536,7 @@ export class Journal {
         this.#insert(st, record, encodeRecord(record), undefined, true, outputs, effects),
       rewrite: (seq, record) => {
         const encoded = encodeRecord(record);
-        const previous = this.#cacheSizes.get(seq) ?? (st.sizeOf.get(seq, seq) as { bytes: number }).bytes;
+        const previous = this.#cache.get(seq)?.size ?? (st.sizeOf.get(seq, seq) as { bytes: number }).bytes;
         st.rewrite.run(encoded, encoded.length, seq);
         this.#bytes += encoded.length - previous;
         this.#remember(seq, record, encoded.length);
