@@ -99,14 +99,36 @@ export function resultsJsonText(results: Readonly<Record<string, Datum>>): strin
   return text;
 }
 
-/** Results decoded from JSON text, keeping that text: nothing is converted or stringified again for them. */
-export function resultsWithText(
-  json: Readonly<Record<string, DatumJson>>,
+/** Where a report read back from JSON keeps its results' text. */
+const REPORT_RESULTS_TEXT = Symbol("report results JSON text");
+
+/**
+ * A report whose results are made from their JSON text only when read: an output that sends the
+ * text (resultsTextOf) never decodes the datums.
+ */
+export function lazyResults<T extends object>(
+  report: T,
   text: string,
-): Record<string, Datum> {
-  const results = resultsFromJson(json);
-  Object.defineProperty(results, JSON_TEXT, { value: text });
-  return results;
+): T & { readonly results: Record<string, Datum> } {
+  Object.defineProperty(report, REPORT_RESULTS_TEXT, { value: text });
+  Object.defineProperty(report, "results", {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const results = resultsFromJson(JSON.parse(text) as Record<string, DatumJson>);
+      Object.defineProperty(results, JSON_TEXT, { value: text });
+      Object.defineProperty(report, "results", { value: results, enumerable: true });
+      return results;
+    },
+  });
+  return report as T & { readonly results: Record<string, Datum> };
+}
+
+/** A report's results as JSON text, without decoding them when the report came from JSON. */
+export function resultsTextOf(report: { readonly results: Readonly<Record<string, Datum>> }): string {
+  return (
+    (report as { [REPORT_RESULTS_TEXT]?: string })[REPORT_RESULTS_TEXT] ?? resultsJsonText(report.results)
+  );
 }
 
 /** JSON text of an object (non-empty, not an array) with one more member, already JSON text, at its end. */

@@ -4,10 +4,11 @@ export {
   type DatumJson,
   datumFromJson,
   datumToJson,
+  lazyResults,
   resultsFromJson,
   resultsJsonText,
+  resultsTextOf,
   resultsToJson,
-  resultsWithText,
   withJsonMember,
 } from "./datum-json.js";
 export type * from "./domain.js";

@@ -2,10 +2,10 @@ import {
   type CameraEvent,
   type DatumJson,
   type IoEvent,
+  lazyResults,
   type Report,
   resultsFromJson,
   resultsJsonText,
-  resultsWithText,
   type SerialLineEvent,
   withJsonMember,
 } from "../camera/index.js";
@@ -68,19 +68,22 @@ const TYPES = new Set(["report", "gap", "serial", "io", "message"]);
 /** Throws on bytes that are not a journal record (a damaged row is skipped and counted by the caller). */
 export function decodeRecord(bytes: Uint8Array): JournalRecord {
   const text = Buffer.from(bytes).toString("utf8");
+  // A report's results are its last member (see encodeRecord), and no earlier member can hold this
+  // text unescaped. Only the rest is parsed now: the results' text is what the MQTT output sends,
+  // and their datums are made only for an output that asks for them.
+  const at = text.startsWith('{"type":"report"') && text.endsWith("}}") ? text.indexOf(RESULTS_MEMBER) : -1;
+  if (at > 0) {
+    const head = JSON.parse(`${text.slice(0, at)}}}`) as { report?: Omit<Report, "results" | "images"> };
+    if (typeof head.report !== "object" || head.report === null) throw new Error("not a journal record");
+    const report = lazyResults({ ...head.report, images: [] }, text.slice(at + RESULTS_MEMBER.length, -2));
+    return { type: "report", report };
+  }
   const value = JSON.parse(text) as Record<string, unknown> | null;
   if (typeof value !== "object" || value === null || !TYPES.has(String(value.type)))
     throw new Error("not a journal record");
   if (value.type === "report") {
     const report = value.report as Omit<Report, "results"> & { results: Record<string, DatumJson> };
-    // The results are the report's last member (see encodeRecord), and no earlier member can hold
-    // this text unescaped: their JSON text is the row's, kept for the outputs that render them.
-    const at = text.indexOf(RESULTS_MEMBER);
-    const results =
-      at > 0 && text.endsWith("}}")
-        ? resultsWithText(report.results, text.slice(at + RESULTS_MEMBER.length, -2))
-        : resultsFromJson(report.results);
-    return { type: "report", report: { ...report, results, images: [] } };
+    return { type: "report", report: { ...report, results: resultsFromJson(report.results), images: [] } };
   }
   if (value.type === "message")
     return {

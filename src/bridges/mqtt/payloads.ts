@@ -4,7 +4,7 @@ import {
   type DatumJson,
   type IoEvent,
   type Report,
-  resultsJsonText,
+  resultsTextOf,
   resultsToJson,
   type SerialLineEvent,
   withJsonMember,
@@ -150,7 +150,7 @@ export function reportPayload(report: Report, withResults = true): ReportPayload
 /** reportPayload as JSON text, with more members (replayed): the results' text is spliced in, made once per report. */
 export function reportJson(report: Report, more: Readonly<Record<string, unknown>> = {}): string {
   const { results: _results, ...rest } = reportPayload(report, false);
-  return withJsonMember(JSON.stringify({ ...rest, ...more }), "results", resultsJsonText(report.results));
+  return withJsonMember(JSON.stringify({ ...rest, ...more }), "results", resultsTextOf(report));
 }
 
 export interface GapFacts {
