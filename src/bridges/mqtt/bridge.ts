@@ -9,7 +9,7 @@ import { CommandHandler } from "./commands.js";
 import { type MqttConfig, MqttConnection } from "./connection.js";
 import { imageBytes } from "./images.js";
 import { Outbox } from "./outbox.js";
-import { reportJson, statePayload } from "./payloads.js";
+import { reportPayload, statePayload } from "./payloads.js";
 import { Topics } from "./topics.js";
 
 /** The MQTT JSON API's name among the journal's outputs. */
@@ -221,7 +221,8 @@ export class MqttBridge {
         else
           this.#publish(
             topics.report(event.report.cameraId, event.report.inspection),
-            reportJson(event.report),
+            // Sent once and never kept: one stringify, with nothing cached for other outputs.
+            JSON.stringify(reportPayload(event.report)),
             false,
             0,
           );
