@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import type { CameraEvent, CameraHub } from "../../camera/index.js";
+import type { CameraEvent, CameraHub, CameraState } from "../../camera/index.js";
 import type { Config } from "../../config/schema.js";
 import type { JournalOutput, JournalRecord } from "../../journal/index.js";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
@@ -351,7 +351,7 @@ export class EdgeNode {
     this.#publish("NBIRTH", undefined, { timestamp: now, metrics: node });
     for (const device of this.#devices.values()) device.died();
     for (const state of this.#options.hub.cameras)
-      if (state.availability === "online") this.#birthDevice(state.id);
+      if (state.availability === "online") this.#birthDevice(state.id, state);
     if (newSession) {
       this.#historicalEnd = this.#options.journalEnd();
       this.#liveCursor = this.#historicalEnd;
@@ -383,10 +383,10 @@ export class EdgeNode {
     return device;
   }
 
-  #birthDevice(id: string): void {
+  #birthDevice(id: string, known?: CameraState): void {
     const { hub, clock } = this.#options;
     const device = this.#device(id);
-    const state = hub.cameras.find((c) => c.id === id);
+    const state = known ?? hub.cameras.find((c) => c.id === id);
     const now = clock.now();
     if (state) device.update(stateMetrics(state, now));
     device.update(hub.io(id).map(ioMetric));
@@ -501,8 +501,12 @@ export class EdgeNode {
         );
     }
     // A camera that is offline was born only to carry what the journal held of it.
-    for (const id of touched)
-      if (this.#options.hub.cameras.find((c) => c.id === id)?.availability !== "online") this.#deathOf(id);
+    if (touched.size > 0) {
+      const online = new Set(
+        this.#options.hub.cameras.filter((c) => c.availability === "online").map((c) => c.id),
+      );
+      for (const id of touched) if (!online.has(id)) this.#deathOf(id);
+    }
     this.#fence(client);
   }
 
