@@ -102,7 +102,7 @@ async function edgeNodeRun(url) {
 
 /** mqtt.js publishing one report's DDATA bytes at QoS 0, as fast as the socket takes them. */
 async function rawRun(url) {
-  const { metrics } = recordMetrics(reportRecord(syntheticReport("c0", 1)));
+  const { metrics } = recordMetrics(reportRecord(syntheticReport("c0", 1)), Date.now());
   const bytes = encodePayload({
     timestamp: Date.now(),
     seq: 1,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Gauge } from "prom-client";
 import { MQTT_OUTPUT, MqttBridge } from "../bridges/mqtt/bridge.js";
 import { EmbeddedBroker } from "../bridges/mqtt/embedded-broker.js";
-import { SPARKPLUG_OUTPUT } from "../bridges/sparkplug/edge-node.js";
+import { SPARKPLUG_OUTPUT } from "../bridges/sparkplug/output.js";
 import type { Config } from "../config/schema.js";
 import { Journal } from "../journal/index.js";
 import { packageVersion } from "../lib/version.js";
@@ -69,6 +69,7 @@ export class JournalService implements Service {
       groupCommitMs: mqtt.journal.groupCommitMs,
       logger: context.logger,
       outputs: journalOutputs(context.config),
+      legacyOutput: MQTT_OUTPUT,
     });
   }
 

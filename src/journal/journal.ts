@@ -13,8 +13,10 @@ export interface JournalOptions {
   /** fsync every group commit (power-loss safe) instead of leaving it to the OS (crash safe). */
   readonly fsync: boolean;
   readonly logger: Logger;
-  /** The outputs that carry records (at least one). Migrated MQTT messages are the "mqtt" output's alone. */
+  /** The outputs that carry records (at least one). */
   readonly outputs: readonly string[];
+  /** The output that carries messages migrated from a journal of rendered messages (MQTT's). */
+  readonly legacyOutput?: string;
   /** Commits at most once per this many ms (0: every turn of the event loop). */
   readonly groupCommitMs?: number;
   /** Encoded bytes of the newest records also kept in memory, so that outputs keeping up never read the disk. */
@@ -151,8 +153,8 @@ export class Journal {
         const state = new OutputState(name, ranges);
         if (!known.has(name)) {
           st.addOutput.run(name);
-          // A new output starts at the end; messages migrated from an older journal are MQTT's to send.
-          const upTo = migrated && name === "mqtt" ? migrated[0] - 1 : totals.last;
+          // A new output starts at the end; messages migrated from an older journal are its to send.
+          const upTo = migrated && name === this.#options.legacyOutput ? migrated[0] - 1 : totals.last;
           if (upTo >= 1) state.done.addRange(1, upTo);
           state.dirty = true;
         }

@@ -38,6 +38,12 @@ export interface Position {
   readonly cycle: number;
 }
 
+/** The camera a record is of; undefined for a migrated message. */
+export function cameraOf(record: JournalRecord): string | undefined {
+  if (record.type === "message") return undefined;
+  return record.type === "report" ? record.report.cameraId : record.cameraId;
+}
+
 export function positionOf(record: JournalRecord): Position | undefined {
   if (record.type !== "report") return undefined;
   const { cameraId: camera, inspection, bootTime, cycle } = record.report;

@@ -262,7 +262,7 @@ describe("a journal written by an older daemon", () => {
     insert.run("a", Buffer.from("{}"), 2, 0);
     insert.run("b", Buffer.from('{"value":true}'), 14, 1);
     db.close();
-    const journal = opened(path, { outputs: ["mqtt", "sparkplug"] });
+    const journal = opened(path, { outputs: ["mqtt", "sparkplug"], legacyOutput: "mqtt" });
     const entries = journal.output("mqtt").range(0, journal.replayEnd, 10);
     expect(entries.map((e) => [e.record.type === "message" && e.record.topic, e.replayed])).toEqual([
       ["a", true],

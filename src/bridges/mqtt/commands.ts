@@ -218,9 +218,7 @@ export class CommandHandler {
       "reports" in result
     ) {
       return {
-        reports: (result as { reports: Parameters<typeof reportPayload>[0][] }).reports.map((report) =>
-          reportPayload(report),
-        ),
+        reports: (result as { reports: Parameters<typeof reportPayload>[0][] }).reports.map(reportPayload),
       };
     }
     return result;

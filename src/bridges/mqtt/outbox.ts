@@ -2,6 +2,7 @@ import type { MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import type { JournalEntry, JournalOutput } from "../../journal/index.js";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
+import { TokenBucket } from "../../lib/token-bucket.js";
 import { renderRecord } from "./render.js";
 import type { Topics } from "./topics.js";
 
@@ -26,8 +27,7 @@ export class Outbox {
   #liveCursor: number;
   #replayCursor = 0;
   readonly #inflight = new Set<number>();
-  #tokens = 0;
-  #lastRefill = 0;
+  readonly #replayRate: TokenBucket;
   #timer: TimerHandle | undefined;
   /** Entries sent, each once: a resend after a lost connection counts in resent instead. */
   published = 0;
@@ -42,6 +42,7 @@ export class Outbox {
 
   constructor(options: OutboxOptions) {
     this.#options = options;
+    this.#replayRate = new TokenBucket(options.replayPerSecond, options.clock);
     this.#liveCursor = options.journal.replayEnd;
     this.#stopListening = options.journal.onCommitted(() => this.#schedulePump());
   }
@@ -52,7 +53,7 @@ export class Outbox {
 
   attach(client: MqttClient): void {
     this.#client = client;
-    this.#lastRefill = this.#options.clock.now();
+    this.#replayRate.reset();
     this.pump();
   }
 
@@ -115,29 +116,19 @@ export class Outbox {
   }
 
   #replay(client: MqttClient, room: number): void {
-    const { journal, clock, replayPerSecond } = this.#options;
-    const now = clock.now();
-    this.#tokens = Math.min(
-      replayPerSecond,
-      this.#tokens + ((now - this.#lastRefill) / 1_000) * replayPerSecond,
-    );
-    this.#lastRefill = now;
-    const allowed = Math.min(room, Math.floor(this.#tokens));
+    const { journal, clock } = this.#options;
+    const allowed = this.#replayRate.take(room);
     if (allowed > 0) {
       const entries = journal.range(this.#replayCursor, journal.replayEnd, allowed);
       for (const entry of entries) this.#send(client, entry);
-      this.#tokens -= entries.length;
       if (entries.length > 0) this.#replayCursor = (entries.at(-1) as JournalEntry).seq;
       else this.#replayCursor = journal.replayEnd;
     }
     if (this.#replayCursor < journal.replayEnd && !this.#timer) {
-      this.#timer = clock.setTimeout(
-        () => {
-          this.#timer = undefined;
-          this.pump();
-        },
-        Math.ceil(1_000 / replayPerSecond),
-      );
+      this.#timer = clock.setTimeout(() => {
+        this.#timer = undefined;
+        this.pump();
+      }, this.#replayRate.intervalMs);
     }
   }
 

@@ -131,7 +131,8 @@ export const schemas = {
 
 export type ReportPayload = z.infer<typeof schemas.report>;
 
-export function reportPayload(report: Report, withResults = true): ReportPayload {
+/** A report's payload but its results: what reportPayload and reportJson share. */
+function reportHead(report: Report): Omit<ReportPayload, "results"> {
   return {
     id: report.id,
     camera: report.cameraId,
@@ -141,16 +142,18 @@ export function reportPayload(report: Report, withResults = true): ReportPayload
     time: new Date(report.time).toISOString(),
     passed: report.passed,
     stats: { ...report.stats },
-    results: withResults ? resultsToJson(report.results) : {},
     lossless: report.lossless,
     ...(report.recovered ? { recovered: true } : {}),
   };
 }
 
+export function reportPayload(report: Report): ReportPayload {
+  return { ...reportHead(report), results: resultsToJson(report.results) };
+}
+
 /** reportPayload as JSON text, with more members (replayed): the results' text is spliced in, made once per report. */
 export function reportJson(report: Report, more: Readonly<Record<string, unknown>> = {}): string {
-  const { results: _results, ...rest } = reportPayload(report, false);
-  return withJsonMember(JSON.stringify({ ...rest, ...more }), "results", resultsTextOf(report));
+  return withJsonMember(JSON.stringify({ ...reportHead(report), ...more }), "results", resultsTextOf(report));
 }
 
 export interface GapFacts {

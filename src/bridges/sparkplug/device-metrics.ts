@@ -7,8 +7,8 @@ import { DataType, type DataTypeCode, type Metric, type MetricValue } from "./pa
 export interface MetricDefinition {
   readonly name: string;
   readonly datatype: DataTypeCode;
-  value: MetricValue;
-  timestamp: number;
+  readonly value: MetricValue;
+  readonly timestamp: number;
 }
 
 /** Command metrics a host may write, by the command each asks of the camera. */
@@ -46,9 +46,13 @@ function serialMetric(value: SerialValue): { datatype: DataTypeCode; value: Metr
 
 export const inspectionPrefix = (inspection: number) => `Inspection ${inspection}`;
 
-/** The metrics one journal record sets, with their timestamp: a report is one DDATA. */
+/**
+ * The metrics one journal record sets, with their timestamp: a report is one DDATA. A gap event
+ * carries no time of its own: it is stamped `now`.
+ */
 export function recordMetrics(
   record: JournalRecord,
+  now: number,
 ): { metrics: MetricDefinition[]; time: number } | undefined {
   switch (record.type) {
     case "report": {
@@ -66,7 +70,7 @@ export function recordMetrics(
     case "gap": {
       const gap = { fromCycle: record.fromCycle, toCycle: record.toCycle ?? null, reason: record.reason };
       const name = `${inspectionPrefix(record.inspection)}/Gap`;
-      const time = Date.now();
+      const time = now;
       return {
         metrics: [{ name, datatype: DataType.String, value: JSON.stringify(gap), timestamp: time }],
         time,

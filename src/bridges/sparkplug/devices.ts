@@ -17,14 +17,14 @@ export class Device {
     this.id = id;
   }
 
-  /** Remembers values; returns false when one of them needs a new DBIRTH first. */
+  /** Remembers values (the definitions themselves: callers make them fresh); returns false when one of them needs a new DBIRTH first. */
   update(metrics: readonly MetricDefinition[]): boolean {
     let named = this.born;
     for (const metric of metrics) {
       const before = this.known.get(metric.name);
       if (before && before.datatype !== metric.datatype) named = false;
       if (!this.#aliases.has(metric.name)) named = false;
-      this.known.set(metric.name, { ...metric });
+      this.known.set(metric.name, metric);
     }
     return named;
   }

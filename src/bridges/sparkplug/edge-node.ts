@@ -2,9 +2,10 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import type { CameraEvent, CameraHub, CameraState } from "../../camera/index.js";
 import type { Config } from "../../config/schema.js";
-import type { JournalOutput, JournalRecord } from "../../journal/index.js";
+import { cameraOf, type JournalOutput, type JournalRecord } from "../../journal/index.js";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
 import { backoffDelay, type Random } from "../../lib/random.js";
+import { TokenBucket } from "../../lib/token-bucket.js";
 import type { BdSeqStore } from "./bdseq.js";
 import { DeviceCommands } from "./device-commands.js";
 import {
@@ -21,8 +22,7 @@ import { parseState } from "./state.js";
 
 export type SparkplugConfig = Config["sparkplug"];
 
-/** The Sparkplug output's name among the journal's outputs. */
-export const SPARKPLUG_OUTPUT = "sparkplug";
+export { SPARKPLUG_OUTPUT } from "./output.js";
 
 const NAMESPACE = "spBv1.0";
 const REBIRTH = "Node Control/Rebirth";
@@ -99,12 +99,12 @@ export class EdgeNode {
   #historicalEnd = 0;
   #unfenced: number[] = [];
   #fencing = false;
-  #tokens = 0;
-  #lastRefill = 0;
+  readonly #historicalRate: TokenBucket;
   #pacer: TimerHandle | undefined;
 
   constructor(options: EdgeNodeOptions) {
     this.#options = options;
+    this.#historicalRate = new TokenBucket(options.config.historicalPerSecond, options.clock);
     this.#commands = new DeviceCommands({
       hub: options.hub,
       commands: options.commands,
@@ -356,8 +356,7 @@ export class EdgeNode {
       this.#historicalEnd = this.#options.journalEnd();
       this.#liveCursor = this.#historicalEnd;
       this.#historicalCursor = 0;
-      this.#lastRefill = this.#options.clock.now();
-      this.#tokens = 0;
+      this.#historicalRate.reset();
     }
     this.#options.statusChanged();
     this.#pump();
@@ -450,17 +449,16 @@ export class EdgeNode {
   }
 
   #sendRecord(record: JournalRecord, historical: boolean): void {
-    const rendered = recordMetrics(record);
-    if (!rendered || record.type === "message") return;
-    const id = record.type === "report" ? record.report.cameraId : record.cameraId;
-    this.#data(id, rendered.metrics, rendered.time, historical);
+    const rendered = recordMetrics(record, this.#options.clock.now());
+    const id = cameraOf(record);
+    if (rendered && id !== undefined) this.#data(id, rendered.metrics, rendered.time, historical);
   }
 
   /** Live records at once, then held ones at historicalPerSecond, while the node is born. */
   #pump(): void {
     const client = this.#client;
     if (!this.born || !client?.connected) return;
-    const { journal, config, clock } = this.#options;
+    const { journal, clock } = this.#options;
     let room = MAX_UNFENCED - this.#unfenced.length;
     if (room <= 0) {
       // Full while a fence was out: what waits must get a fence of its own, or nothing moves.
@@ -471,8 +469,8 @@ export class EdgeNode {
     const send = (seq: number, record: JournalRecord, historical: boolean) => {
       this.#sendRecord(record, historical);
       this.#unfenced.push(seq);
-      if (record.type !== "message")
-        touched.add(record.type === "report" ? record.report.cameraId : record.cameraId);
+      const id = cameraOf(record);
+      if (id !== undefined) touched.add(id);
     };
     for (const entry of journal.range(this.#liveCursor, Number.MAX_SAFE_INTEGER, room)) {
       send(entry.seq, entry.record, false);
@@ -480,25 +478,17 @@ export class EdgeNode {
       room--;
     }
     if (this.#historicalCursor < this.#historicalEnd && room > 0) {
-      const now = clock.now();
-      const rate = config.historicalPerSecond;
-      this.#tokens = Math.min(rate, this.#tokens + ((now - this.#lastRefill) / 1_000) * rate);
-      this.#lastRefill = now;
-      const allowed = Math.min(room, Math.floor(this.#tokens));
+      const allowed = this.#historicalRate.take(room);
       if (allowed > 0) {
         const entries = journal.range(this.#historicalCursor, this.#historicalEnd, allowed);
         for (const entry of entries) send(entry.seq, entry.record, true);
-        this.#tokens -= entries.length;
         this.#historicalCursor = entries.at(-1)?.seq ?? this.#historicalEnd;
       }
       if (this.#historicalCursor < this.#historicalEnd && !this.#pacer)
-        this.#pacer = clock.setTimeout(
-          () => {
-            this.#pacer = undefined;
-            this.#pump();
-          },
-          Math.ceil(1_000 / rate),
-        );
+        this.#pacer = clock.setTimeout(() => {
+          this.#pacer = undefined;
+          this.#pump();
+        }, this.#historicalRate.intervalMs);
     }
     // A camera that is offline was born only to carry what the journal held of it.
     if (touched.size > 0) {
