@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Gauge } from "prom-client";
-import { BdSeqStore } from "../bridges/sparkplug/bdseq.js";
-import { EdgeNode, SPARKPLUG_OUTPUT } from "../bridges/sparkplug/edge-node.js";
+import type { EdgeNode } from "../bridges/sparkplug/edge-node.js";
+import { SPARKPLUG_OUTPUT } from "../bridges/sparkplug/output.js";
 import { packageVersion } from "../lib/version.js";
 import type { CamerasService } from "./camera-services.js";
 import { type BrokerService, type JournalService, sparkplugRuns } from "./mqtt-services.js";
@@ -28,6 +28,9 @@ class SparkplugService implements Service {
     const servers = sparkplug.servers.length > 0 ? sparkplug.servers : embedded ? [embedded] : [];
     if (servers.length === 0)
       throw new Error("no Sparkplug server: set sparkplug.servers or mqtt.embedded.enabled");
+    // Loaded here, not at the daemon's start: a daemon without Sparkplug loads no protobuf.
+    const { EdgeNode } = await import("../bridges/sparkplug/edge-node.js");
+    const { BdSeqStore } = await import("../bridges/sparkplug/bdseq.js");
     const node = new EdgeNode({
       config: sparkplug,
       servers,
