@@ -6,7 +6,7 @@ import { vsCodec } from "../../src/camera/wire/index.js";
 import { buildConfigSchema } from "../../src/config/schema.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
-import { freePort, freeUdpPort } from "../support/process.js";
+import { freePort, freeUdpPort, retryOnCollision } from "../support/process.js";
 
 export interface RigOptions {
   readonly rateHz?: number;
@@ -47,6 +47,27 @@ export async function freeServicePorts() {
   };
 }
 
+/**
+ * Starts a simulated camera on ports from `freshPorts`: something outside the suite may take a free
+ * port between the check and the bind, so on EADDRINUSE it is tried again on new ones.
+ */
+export async function startOnFreePorts<P>(
+  freshPorts: () => Promise<P>,
+  make: (ports: P) => SimulatedCamera,
+): Promise<{ camera: SimulatedCamera; ports: P }> {
+  return retryOnCollision(async () => {
+    const ports = await freshPorts();
+    const camera = make(ports);
+    try {
+      await camera.start();
+    } catch (error) {
+      await camera.stop();
+      throw error;
+    }
+    return { camera, ports };
+  });
+}
+
 /** One simulated camera on free loopback ports and a hub running it, with every event recorded. */
 export async function startRig(options: RigOptions = {}) {
   const heartbeatMs = options.heartbeatMs ?? 100;
@@ -78,21 +99,7 @@ export async function startRig(options: RigOptions = {}) {
       rateHz: options.rateHz ?? 0,
       queueCapacity: options.queueCapacity ?? 32,
     });
-  // A free port can be taken by another test between the check and the bind: try again with new ones.
-  let ports: Awaited<ReturnType<typeof freshPorts>> | undefined;
-  let camera: SimulatedCamera | undefined;
-  for (let attempt = 0; !camera; attempt++) {
-    ports = await freshPorts();
-    const candidate = makeCamera(ports);
-    try {
-      await candidate.start();
-      camera = candidate;
-    } catch (error) {
-      await candidate.stop();
-      if (attempt >= 4 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-    }
-  }
-  if (!ports) throw new Error("unreachable");
+  const { camera, ports } = await startOnFreePorts(freshPorts, makeCamera);
   if (options.cameraDown) await camera.stop();
   const { announce: _announce, outputs: _outputs, ...cameraPorts } = ports;
   const config = buildConfigSchema().parse({

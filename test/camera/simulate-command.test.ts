@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { f, MessageType, read, vsCodec } from "../../src/camera/wire/index.js";
-import { type Spawned, spawnCli, stopChild } from "../support/process.js";
+import { freeBlock, retryOnCollision, type Spawned, spawnCli, stopChild } from "../support/process.js";
 
 let child: Spawned | undefined;
 afterEach(async () => {
@@ -11,18 +11,23 @@ afterEach(async () => {
 
 describe("smartcam-bridge simulate", () => {
   it("runs cameras that answer HELLO on their monitor port, and stops on SIGTERM", async () => {
-    const basePort = 25_000 + Math.floor(Math.random() * 2_400);
-    child = spawnCli([
-      "simulate",
-      "--cameras",
-      "2",
-      "--base-port",
-      String(basePort),
-      "--no-announce",
-      "--seed",
-      "5",
-    ]);
-    const second = await child.waitFor((r) => r.msg === "simulated camera up" && r.name === "sim-cam-002");
+    const { basePort, second } = await retryOnCollision(async () => {
+      // Two cameras take basePort .. basePort + 31.
+      const basePort = await freeBlock(40);
+      child = spawnCli([
+        "simulate",
+        "--cameras",
+        "2",
+        "--base-port",
+        String(basePort),
+        "--no-announce",
+        "--seed",
+        "5",
+      ]);
+      const second = await child.waitFor((r) => r.msg === "simulated camera up" && r.name === "sim-cam-002");
+      return { basePort, second };
+    });
+    if (!child) throw new Error("unreachable");
     expect(second.serial).toBe("SIM5-002");
     const monitor = (second.ports as { monitor: number }).monitor;
     expect(monitor).toBe(basePort + 21);

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeSystemdNotify } from "../support/notify-socket.js";
-import { freePort, ROOT, type Spawned, spawnCli, stopChild, tempDir } from "../support/process.js";
+import { freeBlock, freePort, ROOT, type Spawned, spawnCli, stopChild, tempDir } from "../support/process.js";
 
 const running: Spawned[] = [];
 const sockets: FakeSystemdNotify[] = [];
@@ -35,8 +35,8 @@ describe("the daemon process", () => {
   it("runs the README's demo config, answers /healthz, notifies READY and stops on SIGTERM within the deadline", async () => {
     const port = await freePort();
     const notify = notifySocket();
-    // Below the ephemeral range, so that no other test's free port can take it.
-    const basePort = 20_000 + Math.floor(Math.random() * 4_900);
+    // The demo's three cameras take basePort + 20*i and the eleven ports after each.
+    const basePort = await freeBlock(60);
     const daemon = start(
       [
         "run",

@@ -1,30 +1,44 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fleetPorts } from "../../src/camera/simulator/fleet.js";
-import { type Spawned, spawnCli, stopChild, tempDir } from "../support/process.js";
+import {
+  freeBlock,
+  retryOnCollision,
+  type Spawned,
+  spawnCli,
+  stopChild,
+  tempDir,
+} from "../support/process.js";
 
 /** A simulator process and daemon processes bridging its cameras to a broker, as in production. */
 export async function startSimulator(cameras: number, rateHz: number) {
-  // Below the ephemeral range (32768+), in a band no other test file uses.
-  const basePort = 27_500 + Math.floor(Math.random() * 4_000);
-  const sim = spawnCli([
-    "simulate",
-    "--cameras",
-    String(cameras),
-    "--rate",
-    String(rateHz),
-    "--base-port",
-    String(basePort),
-    "--no-announce",
-    "--password",
-    "pw",
-    "--seed",
-    "3",
-  ]);
-  await sim.waitFor(
-    (r) => r.msg === "simulated camera up" && r.name === `sim-cam-${String(cameras).padStart(3, "0")}`,
-  );
-  return { sim, basePort };
+  return retryOnCollision(async () => {
+    // Camera i takes basePort + 20*i and the eleven ports after it.
+    const basePort = await freeBlock(20 * cameras);
+    const sim = spawnCli([
+      "simulate",
+      "--cameras",
+      String(cameras),
+      "--rate",
+      String(rateHz),
+      "--base-port",
+      String(basePort),
+      "--no-announce",
+      "--password",
+      "pw",
+      "--seed",
+      "3",
+    ]);
+    try {
+      await sim.waitFor(
+        (r) => r.msg === "simulated camera up" && r.name === `sim-cam-${String(cameras).padStart(3, "0")}`,
+      );
+    } catch (error) {
+      await stopChild(sim);
+      throw error;
+    }
+    return { sim, basePort };
+  });
 }
 
 export function daemonConfig(options: {

@@ -13,7 +13,7 @@ import { Journal, keepInJournal } from "../../src/journal/index.js";
 import { systemClock } from "../../src/lib/clock.js";
 import { seededRandom } from "../../src/lib/random.js";
 import { subscriber } from "../bridges/mqtt/rig.js";
-import { freeServicePorts } from "../camera/rig.js";
+import { freeServicePorts, startOnFreePorts } from "../camera/rig.js";
 import { TestBroker } from "../support/mosquitto.js";
 import { freePort, freeUdpPort, tempDir } from "../support/process.js";
 import { until } from "../support/until.js";
@@ -38,31 +38,39 @@ async function startDiscoveryRig() {
   const broker = new TestBroker();
   await broker.start();
   stops.push(() => broker.stop());
-  const announcePort = await freeUdpPort();
-  const ports = await freeServicePorts();
-  const text = await freePort();
-  const camera = new SimulatedCamera({
-    host: "127.0.0.1",
-    ports: { ...ports, announce: announcePort, outputs: [text] },
-    identity: {
-      name: "line3-cam",
-      serial: "DISC-1",
-      model: "VS-SIM-100",
-      mac: "02:00:00:00:00:31",
-      ip: "127.0.0.1",
-      version: "1",
-    },
-    password: "pw",
-    codec: vsCodec,
-    clock: systemClock,
-    seed: 4,
-    announce: { host: "127.0.0.1", port: announcePort, intervalMs: ANNOUNCE_MS },
-    heartbeatMs: HEARTBEAT_MS,
-    timeoutMs: TIMEOUT_MS,
-    rateHz: 20,
-    queueCapacity: 64,
+  const fresh = async () => ({
+    announcePort: await freeUdpPort(),
+    ports: await freeServicePorts(),
+    text: await freePort(),
   });
-  await camera.start();
+  const {
+    camera,
+    ports: { announcePort, ports, text },
+  } = await startOnFreePorts(
+    fresh,
+    ({ announcePort, ports, text }) =>
+      new SimulatedCamera({
+        host: "127.0.0.1",
+        ports: { ...ports, announce: announcePort, outputs: [text] },
+        identity: {
+          name: "line3-cam",
+          serial: "DISC-1",
+          model: "VS-SIM-100",
+          mac: "02:00:00:00:00:31",
+          ip: "127.0.0.1",
+          version: "1",
+        },
+        password: "pw",
+        codec: vsCodec,
+        clock: systemClock,
+        seed: 4,
+        announce: { host: "127.0.0.1", port: announcePort, intervalMs: ANNOUNCE_MS },
+        heartbeatMs: HEARTBEAT_MS,
+        timeoutMs: TIMEOUT_MS,
+        rateHz: 20,
+        queueCapacity: 64,
+      }),
+  );
   stops.push(() => camera.stop());
   const config = buildConfigSchema().parse({
     cameras: {

@@ -12,9 +12,13 @@ function mosquittoBinary(): string {
   return found;
 }
 
-async function listening(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/**
+ * Resolves once something accepts on the port, or false as soon as the child has exited (as
+ * Mosquitto does when its port is taken). Bounded by a count of tries, not by the clock.
+ */
+async function listening(child: ChildProcess, port: number, tries = 800): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1");
       socket.once("connect", () => {
@@ -23,10 +27,10 @@ async function listening(port: number, timeoutMs: number): Promise<void> {
       });
       socket.once("error", () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
+    if (ok) return child.exitCode === null;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  throw new Error(`mosquitto did not listen on ${port} after ${tries} tries`);
 }
 
 export interface BrokerSecurity {
@@ -136,7 +140,18 @@ export class TestBroker {
   }
 
   async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
+    // A port picked here may be taken before Mosquitto binds it; then it exits, and another is
+    // tried. A port given by the test (a restart on the same port) is kept.
+    const pick = this.port === 0;
+    for (let attempt = 1; ; attempt++) {
+      if (pick) this.port = await freePort();
+      this.#child = this.#spawn();
+      if (await listening(this.#child, this.port)) return;
+      if (!pick || attempt === 5) throw new Error(`mosquitto exited instead of listening on ${this.port}`);
+    }
+  }
+
+  #spawn(): ChildProcess {
     // Started as root, mosquitto drops to its own user, which must be able to write its database.
     chmodSync(this.#dir, 0o777);
     writeFileSync(
@@ -155,8 +170,7 @@ export class TestBroker {
         "",
       ].join("\n"),
     );
-    this.#child = spawn(mosquittoBinary(), ["-c", this.#config], { stdio: "ignore" });
-    await listening(this.port, 5_000);
+    return spawn(mosquittoBinary(), ["-c", this.#config], { stdio: "ignore" });
   }
 
   async stop(): Promise<void> {

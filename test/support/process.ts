@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createSocket } from "node:dgram";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,21 +11,25 @@ export function tempDir(prefix = "smartcam-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+// One allocator for tests and benchmarks: ports below the ephemeral range, a slice per worker.
+import { addressInUse } from "../../bench/ports.mjs";
 
-/** A UDP port no socket holds now (a TCP-free port may still be some test's UDP port). */
-export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+export { addressInUse, freeBlock, freePort, freePort as freeUdpPort } from "../../bench/ports.mjs";
+
+/**
+ * Runs `start` again, up to `attempts` times, while it fails because a port it picked was taken
+ * between the check and the bind (by its error's code, or a child process's EADDRINUSE on stderr).
+ */
+export async function retryOnCollision<T>(start: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const collided =
+        addressInUse(error) || (error instanceof Error && error.message.includes("EADDRINUSE"));
+      if (attempt >= attempts || !collided) throw error;
+    }
+  }
 }
 
 export interface Spawned {

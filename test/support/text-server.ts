@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { freePort } from "./process.js";
+import { freePort, retryOnCollision } from "./process.js";
 
 /** A plain TCP server that writes text to whoever connects: a camera's formatted-output port. */
 export class TextServer {
@@ -14,8 +14,25 @@ export class TextServer {
   }
 
   async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
-    const server = createServer((socket) => {
+    const pick = this.port === 0;
+    const listen = async () => {
+      if (pick) this.port = await freePort();
+      const server = this.#createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(this.port, "127.0.0.1", () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      this.#server = server;
+    };
+    // A port picked here may be taken before the bind; one the test gave must be kept.
+    await (pick ? retryOnCollision(listen) : listen());
+  }
+
+  #createServer(): Server {
+    return createServer((socket) => {
       this.#sockets.add(socket);
       socket.on("data", (chunk: Buffer) => {
         this.received += chunk.length;
@@ -23,8 +40,6 @@ export class TextServer {
       socket.on("close", () => this.#sockets.delete(socket));
       socket.on("error", () => undefined);
     });
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
-    this.#server = server;
   }
 
   write(data: string | Buffer): void {
