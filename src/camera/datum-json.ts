@@ -99,8 +99,30 @@ export function resultsJsonText(results: Readonly<Record<string, Datum>>): strin
   return text;
 }
 
-/** Where a report read back from JSON keeps its results' text. */
+/** Where a report read back from JSON keeps its results' text, and its results once made. */
 const REPORT_RESULTS_TEXT = Symbol("report results JSON text");
+const REPORT_RESULTS = Symbol("report results");
+
+interface LazyHolder {
+  [REPORT_RESULTS_TEXT]: string;
+  [REPORT_RESULTS]: Record<string, Datum> | undefined;
+}
+
+function readResults(this: LazyHolder): Record<string, Datum> {
+  let results = this[REPORT_RESULTS];
+  if (results === undefined) {
+    const text = this[REPORT_RESULTS_TEXT];
+    results = resultsFromJson(JSON.parse(text) as Record<string, DatumJson>);
+    this[REPORT_RESULTS] = results;
+  }
+  return results;
+}
+
+/**
+ * One getter for every lazy report: a getter made per report would give each report a hidden class
+ * of its own, made in the old generation, and the collector would pay for every one.
+ */
+const LAZY_RESULTS: PropertyDescriptor = { enumerable: true, get: readResults };
 
 /**
  * A report whose results are made from their JSON text only when read: an output that sends the
@@ -110,25 +132,16 @@ export function lazyResults<T extends object>(
   report: T,
   text: string,
 ): T & { readonly results: Record<string, Datum> } {
-  Object.defineProperty(report, REPORT_RESULTS_TEXT, { value: text });
-  Object.defineProperty(report, "results", {
-    enumerable: true,
-    configurable: true,
-    get() {
-      const results = resultsFromJson(JSON.parse(text) as Record<string, DatumJson>);
-      Object.defineProperty(results, JSON_TEXT, { value: text });
-      Object.defineProperty(report, "results", { value: results, enumerable: true });
-      return results;
-    },
-  });
+  const holder = report as T & LazyHolder;
+  holder[REPORT_RESULTS_TEXT] = text;
+  holder[REPORT_RESULTS] = undefined;
+  Object.defineProperty(report, "results", LAZY_RESULTS);
   return report as T & { readonly results: Record<string, Datum> };
 }
 
 /** A report's results as JSON text, without decoding them when the report came from JSON. */
 export function resultsTextOf(report: { readonly results: Readonly<Record<string, Datum>> }): string {
-  return (
-    (report as { [REPORT_RESULTS_TEXT]?: string })[REPORT_RESULTS_TEXT] ?? resultsJsonText(report.results)
-  );
+  return (report as Partial<LazyHolder>)[REPORT_RESULTS_TEXT] ?? resultsJsonText(report.results);
 }
 
 /** JSON text of an object (non-empty, not an array) with one more member, already JSON text, at its end. */

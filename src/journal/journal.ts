@@ -1,8 +1,10 @@
 import type Database from "better-sqlite3";
 import type { Logger } from "pino";
+import { CommitSchedule } from "./commit-schedule.js";
 import { intersect, subtract } from "./done-ranges.js";
 import { DropRuns, type NoticeStore } from "./drop-runs.js";
-import { type JournalEntry, type JournalOutput, OutputState } from "./output.js";
+import { type JournalEntry, type JournalOutput, loadOutputs, type OutputState } from "./output.js";
+import { RecordCache } from "./record-cache.js";
 import { decodeRecord, encodeRecord, type JournalRecord, type Position, positionOf } from "./records.js";
 import { openStore, readTotals, type Statements } from "./store.js";
 
@@ -31,6 +33,8 @@ export interface AppendOptions {
 interface PendingAppend {
   readonly record: JournalRecord;
   readonly encoded: Buffer;
+  readonly position: Position | undefined;
+  readonly gap: boolean;
   readonly only: readonly string[] | undefined;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -45,10 +49,6 @@ interface Effects {
   droppedReports: number;
 }
 
-const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
-/** How long acknowledgements wait for an append's commit before they commit alone. */
-const RELEASE_DELAY_MS = 100;
-
 /**
  * The daemon's durable journal of domain records (reports, gap events, formatted-output lines, IO
  * transitions): appended before a camera is told it may forget a report, kept until every output
@@ -61,19 +61,11 @@ export class Journal {
   #db: Database.Database | undefined;
   #st: Statements | undefined;
   readonly #outputs = new Map<string, OutputState>();
-  /**
-   * Recent records, by seq: every record from #cacheLow to #cacheHigh that the journal holds is
-   * here. Records handed to every output go first when room is needed; when the records no output
-   * has had yet fill it, newer ones stay on disk until it empties.
-   */
-  readonly #cache = new Map<number, { readonly record: JournalRecord; readonly size: number }>();
-  #cacheBytes = 0;
-  #cacheLow = 1;
-  #cacheHigh = 0;
+  readonly #cache: RecordCache<JournalRecord>;
+  readonly #commits: CommitSchedule;
   #pending: PendingAppend[] = [];
   #pendingBytes = 0;
   #blocked: PendingAppend[] = [];
-  #flushScheduled = false;
   #bytes = 0;
   #count = 0;
   /** The highest seq given: seqs are never reused, even after a rolled-back transaction. */
@@ -92,6 +84,8 @@ export class Journal {
   constructor(options: JournalOptions) {
     if (options.outputs.length === 0) throw new Error("a journal needs at least one output");
     this.#options = options;
+    this.#cache = new RecordCache(options.cacheBytes);
+    this.#commits = new CommitSchedule(() => this.#flush(), options.groupCommitMs ?? 0);
   }
 
   get bytes(): number {
@@ -132,34 +126,11 @@ export class Journal {
     this.#count = totals.count;
     this.#bytes = totals.bytes;
     this.#last = totals.last;
-    this.#cacheLow = totals.last + 1;
-    this.#cacheHigh = totals.last;
+    this.#cache.reset(totals.last);
     this.replayEnd = totals.last;
-    const known = new Set((st.outputs.all() as { name: string }[]).map((row) => row.name));
     db.transaction(() => {
-      for (const name of known) {
-        if (this.#options.outputs.includes(name)) continue;
-        st.clearDone.run(name);
-        st.removeOutput.run(name);
-        this.#options.logger.info(
-          { output: name },
-          "output no longer configured: the journal keeps nothing for it",
-        );
-      }
-      for (const name of this.#options.outputs) {
-        const ranges = (st.doneOf.all(name) as { fromSeq: number; toSeq: number }[]).map(
-          (row) => [row.fromSeq, row.toSeq] as const,
-        );
-        const state = new OutputState(name, ranges);
-        if (!known.has(name)) {
-          st.addOutput.run(name);
-          // A new output starts at the end; messages migrated from an older journal are its to send.
-          const upTo = migrated && name === this.#options.legacyOutput ? migrated[0] - 1 : totals.last;
-          if (upTo >= 1) state.done.addRange(1, upTo);
-          state.dirty = true;
-        }
-        this.#outputs.set(name, state);
-      }
+      for (const state of loadOutputs(st, this.#options, totals.last, migrated, this.#options.logger))
+        this.#outputs.set(state.name, state);
       this.#release();
       this.#writeDone();
     })();
@@ -173,8 +144,7 @@ export class Journal {
 
   close(): void {
     this.#closing = true;
-    clearTimeout(this.#releaseTimer);
-    this.#releaseTimer = undefined;
+    this.#commits.stop();
     this.#flush();
     this.#closing = false;
     for (const waiter of this.#blocked) waiter.reject(new Error("journal closed"));
@@ -198,11 +168,20 @@ export class Journal {
     if (!this.#db) return Promise.reject(new Error("journal is not open"));
     const encoded = encodeRecord(record);
     return new Promise((resolve, reject) => {
-      const entry = { record, encoded, only: options.only, resolve, reject };
+      const position = positionOf(record);
+      const entry = {
+        record,
+        encoded,
+        position,
+        gap: record.type === "gap",
+        only: options.only,
+        resolve,
+        reject,
+      };
       if (this.#options.policy === "block" && (this.#blocked.length > 0 || !this.#fits(encoded.length)))
         this.#blocked.push(entry);
       else this.#enqueue(entry);
-      this.#schedule();
+      this.#commits.soon();
     });
   }
 
@@ -252,17 +231,18 @@ export class Journal {
     const end = Math.min(to, this.#last);
     let seq = state.done.nextNotDone(from);
     while (out.length < limit && seq <= end) {
-      if (seq >= this.#cacheLow && seq <= this.#cacheHigh) {
-        const record = this.#cache.get(seq)?.record;
+      if (this.#cache.covers(seq)) {
+        const record = this.#cache.get(seq);
         if (record) out.push({ seq, record, replayed: seq <= this.replayEnd });
         seq = state.done.nextNotDone(seq);
         continue;
       }
-      const diskEnd = seq < this.#cacheLow ? Math.min(end, this.#cacheLow - 1) : end;
+      const low = this.#cache.low;
+      const diskEnd = seq < low ? Math.min(end, low - 1) : end;
       const rows = st.range.all(seq - 1, diskEnd, limit - out.length) as { seq: number; record: Buffer }[];
       for (const row of rows) {
         if (state.done.has(row.seq)) continue;
-        const record = this.#decode(state, row);
+        const record = this.#decode(state, row.seq, row.record);
         if (record) out.push({ seq: row.seq, record, replayed: row.seq <= this.replayEnd });
       }
       const lastRow = rows.at(-1);
@@ -272,79 +252,45 @@ export class Journal {
     const handed = out.at(-1);
     if (handed && handed.seq > state.handedOut) {
       state.handedOut = handed.seq;
-      this.#letGoHandedOut();
+      this.#cache.letGo(this.#handedToAll());
     }
     return out;
   }
 
   /** A row that does not decode is dropped for the output that read it, and said so. */
-  #decode(state: OutputState, row: { seq: number; record: Buffer }): JournalRecord | undefined {
+  #decode(state: OutputState, seq: number, bytes: Buffer): JournalRecord | undefined {
     try {
-      return decodeRecord(row.record);
+      return decodeRecord(bytes);
     } catch (error) {
-      state.markDone(row.seq);
+      state.markDone(seq);
       state.dropped++;
-      this.#schedule();
+      this.#commits.soon();
       this.#options.logger.error(
-        { err: error, seq: row.seq, output: state.name },
+        { err: error, seq, output: state.name },
         "journal record unreadable; dropped",
       );
       return undefined;
     }
   }
 
-  /**
-   * Group commit: at once when the last commit is older than groupCommitMs, else when it is that
-   * old, so that under load one commit (and one fsync) carries many records.
-   */
-  #schedule(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // Under load (the last commit carried several records), waiting as long as it took keeps
-    // commits under half the time; a journal that gets one record at a time commits at once.
-    // groupCommitMs bounds the wait.
-    const hold = this.#lastBatch > 1 ? Math.min(this.#options.groupCommitMs ?? 0, this.#lastCommitTook) : 0;
-    const wait = this.#lastCommit + hold - performance.now();
-    if (wait <= 0) setImmediate(() => this.#flush());
-    else setTimeout(() => this.#flush(), Math.ceil(wait));
-  }
-
-  #lastCommit = Number.NEGATIVE_INFINITY;
-  #lastCommitTook = 0;
-  #lastBatch = 0;
-
-  /**
-   * Acknowledgements need no commit of their own: what they release is deleted, and the outputs'
-   * done ranges written, at most every RELEASE_DELAY_MS, in the next commit after it. Forgetting
-   * one in a crash only sends its record again. Appends waiting for room release at once.
-   */
+  /** Acknowledgements commit with the next append, or within RELEASE_DELAY_MS; appends waiting for room release at once. */
   #scheduleRelease(): void {
-    if (this.#blocked.length > 0) {
-      this.#schedule();
-      return;
-    }
-    if (this.#releaseTimer) return;
-    this.#releaseTimer = setTimeout(() => {
-      this.#releaseTimer = undefined;
-      this.#flush();
-    }, RELEASE_DELAY_MS);
-    this.#releaseTimer.unref();
+    if (this.#blocked.length > 0) this.#commits.soon();
+    else this.#commits.releaseLater();
   }
 
-  #releaseTimer: NodeJS.Timeout | undefined;
-  #lastRelease = Number.NEGATIVE_INFINITY;
   #closing = false;
 
   /** Whether this commit deletes what the outputs are done with, and writes their done ranges. */
   #releasesNow(started: number): boolean {
     if (this.#closing || this.#blocked.length > 0) return true;
     if (this.#options.policy === "dropOldest" && !this.#fits(0)) return true;
-    return started - this.#lastRelease >= RELEASE_DELAY_MS;
+    return this.#commits.releaseDue(started);
   }
 
   /** One transaction (one fsync) for what a turn of the event loop acknowledged and appended. */
   #flush(): void {
-    this.#flushScheduled = false;
+    this.#commits.starting();
     const started = performance.now();
     const releasing = this.#releasesNow(started);
     const db = this.#db;
@@ -368,8 +314,8 @@ export class Journal {
         for (const entry of batch) {
           if (this.#options.policy === "dropOldest")
             this.#makeRoom(entry.encoded.length, st, notices, effects);
-          const p = positionOf(entry.record);
-          this.#insert(st, entry.record, entry.encoded, p, entry.record.type === "gap", entry.only, effects);
+          const p = entry.position;
+          this.#insert(st, entry.record, entry.encoded, p, entry.gap, entry.only, effects);
           if (p) latest.set(`${p.inspection}:${p.camera}`, p);
         }
         for (const p of latest.values()) st.position.run(p.camera, p.inspection, p.bootTime, p.cycle);
@@ -381,15 +327,8 @@ export class Journal {
       for (const entry of batch) entry.reject(error as Error);
       return;
     }
-    this.#lastCommit = performance.now();
-    this.#lastCommitTook = this.#lastCommit - started;
-    this.#lastBatch = batch.length;
+    this.#commits.committed(started, batch.length, releasing);
     this.#released = released;
-    if (releasing) {
-      this.#lastRelease = started;
-      clearTimeout(this.#releaseTimer);
-      this.#releaseTimer = undefined;
-    }
     for (const [state, seq] of effects.done) state.markDone(seq);
     for (const state of effects.owed) state.owed++;
     for (const state of effects.dropped) state.dropped++;
@@ -409,10 +348,7 @@ export class Journal {
     this.#count = totals.count;
     this.#bytes = totals.bytes;
     // What the failed transaction dropped is back on disk, but no longer in the cache.
-    this.#cache.clear();
-    this.#cacheBytes = 0;
-    this.#cacheLow = this.#last + 1;
-    this.#cacheHigh = this.#last;
+    this.#cache.reset(this.#last);
     for (const state of this.#outputs.values())
       if (this.#last > lastBefore) {
         state.done.addRange(lastBefore + 1, this.#last);
@@ -430,8 +366,7 @@ export class Journal {
       st.release.run(from, to);
       this.#count -= size.count;
       this.#bytes -= size.bytes;
-      for (let seq = Math.max(from, this.#cacheLow); seq <= Math.min(to, this.#cacheHigh); seq++)
-        this.#forget(seq);
+      this.#cache.forgetRange(from, to);
     }
     return all;
   }
@@ -468,7 +403,7 @@ export class Journal {
     );
     this.#bytes += encoded.length;
     this.#count++;
-    this.#remember(seq, record, encoded.length);
+    this.#cache.remember(seq, record, encoded.length, this.#handedToAll());
     for (const state of this.#outputs.values()) {
       if (only && !only.includes(state.name)) effects.done.push([state, seq]);
       else effects.owed.push(state);
@@ -476,60 +411,11 @@ export class Journal {
     return seq;
   }
 
-  #remember(seq: number, record: JournalRecord, size: number): void {
-    if (seq >= this.#cacheLow && seq <= this.#cacheHigh) {
-      // A rewritten gap record, in place.
-      this.#forget(seq);
-      this.#put(seq, record, size);
-      return;
-    }
-    const fits = this.#roomFor(size);
-    if (seq !== this.#cacheHigh + 1) {
-      // The window ended at #cacheHigh when it was full; it starts again only once empty.
-      if (this.#cache.size > 0) return;
-      this.#cacheLow = seq;
-    }
-    if (!fits) return;
-    this.#put(seq, record, size);
-    this.#cacheHigh = seq;
-  }
-
-  /**
-   * A record every output has been handed leaves the cache at once: it is read again only after a
-   * lost connection, from disk, and kept in memory it would outlive the young generation.
-   */
-  #letGoHandedOut(): void {
+  /** The highest seq every output has been handed. */
+  #handedToAll(): number {
     let handed = Number.POSITIVE_INFINITY;
     for (const state of this.#outputs.values()) handed = Math.min(handed, state.handedOut);
-    const upTo = Math.min(handed, this.#cacheHigh);
-    for (; this.#cacheLow <= upTo; this.#cacheLow++) this.#forget(this.#cacheLow);
-  }
-
-  #put(seq: number, record: JournalRecord, size: number): void {
-    this.#cache.set(seq, { record, size });
-    this.#cacheBytes += size;
-  }
-
-  /** Makes room by letting go of the oldest records every output has been handed. */
-  #roomFor(size: number): boolean {
-    const max = this.#options.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    if (this.#cacheBytes + size <= max) return true;
-    let handed = Number.POSITIVE_INFINITY;
-    for (const state of this.#outputs.values()) handed = Math.min(handed, state.handedOut);
-    for (const [oldest] of this.#cache) {
-      if (this.#cacheBytes + size <= max || oldest > handed) break;
-      this.#forget(oldest);
-      this.#cacheLow = oldest + 1;
-    }
-    if (this.#cache.size === 0) this.#cacheLow = this.#cacheHigh + 1;
-    return this.#cacheBytes + size <= max;
-  }
-
-  #forget(seq: number): void {
-    const size = this.#cache.get(seq)?.size;
-    if (size === undefined) return;
-    this.#cache.delete(seq);
-    this.#cacheBytes -= size;
+    return handed;
   }
 
   #notices(st: Statements, effects: Effects): NoticeStore {
@@ -538,10 +424,10 @@ export class Journal {
         this.#insert(st, record, encodeRecord(record), undefined, true, outputs, effects),
       rewrite: (seq, record) => {
         const encoded = encodeRecord(record);
-        const previous = this.#cache.get(seq)?.size ?? (st.sizeOf.get(seq, seq) as { bytes: number }).bytes;
+        const previous = this.#cache.sizeOf(seq) ?? (st.sizeOf.get(seq, seq) as { bytes: number }).bytes;
         st.rewrite.run(encoded, encoded.length, seq);
         this.#bytes += encoded.length - previous;
-        this.#remember(seq, record, encoded.length);
+        this.#cache.remember(seq, record, encoded.length, this.#handedToAll());
       },
       handedOut: (outputs) => Math.max(0, ...outputs.map((name) => this.#outputs.get(name)?.handedOut ?? 0)),
     };
@@ -562,7 +448,7 @@ export class Journal {
       if (!row) break;
       this.#bytes -= row.bytes;
       this.#count--;
-      this.#forget(row.seq);
+      this.#cache.forget(row.seq);
       // Every output not done with it had it dropped, even one that has it on the wire: its gap tells.
       const owing = [...this.#outputs.values()].filter((state) => !state.done.has(row.seq));
       if (owing.length > 0) effects.dropped1++;

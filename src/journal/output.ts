@@ -1,5 +1,7 @@
+import type { Logger } from "pino";
 import { DoneRanges } from "./done-ranges.js";
 import type { JournalRecord } from "./records.js";
+import type { Statements } from "./store.js";
 
 export interface JournalEntry {
   readonly seq: number;
@@ -64,4 +66,38 @@ export class OutputState {
     const { delivered, dropped } = this;
     return { delivered, pending, dropped, lost: this.owed - delivered - pending - dropped };
   }
+}
+
+/**
+ * The configured outputs' states as the database has them, inside the opening transaction: an
+ * output no longer configured is forgotten, and a new one starts at the end, except that the
+ * legacy output takes what was migrated from a journal of rendered messages.
+ */
+export function loadOutputs(
+  st: Statements,
+  options: { readonly outputs: readonly string[]; readonly legacyOutput?: string | undefined },
+  last: number,
+  migrated: readonly [number, number] | undefined,
+  logger: Logger,
+): OutputState[] {
+  const known = new Set((st.outputs.all() as { name: string }[]).map((row) => row.name));
+  for (const name of known) {
+    if (options.outputs.includes(name)) continue;
+    st.clearDone.run(name);
+    st.removeOutput.run(name);
+    logger.info({ output: name }, "output no longer configured: the journal keeps nothing for it");
+  }
+  return options.outputs.map((name) => {
+    const ranges = (st.doneOf.all(name) as { fromSeq: number; toSeq: number }[]).map(
+      (row) => [row.fromSeq, row.toSeq] as const,
+    );
+    const state = new OutputState(name, ranges);
+    if (!known.has(name)) {
+      st.addOutput.run(name);
+      const upTo = migrated && name === options.legacyOutput ? migrated[0] - 1 : last;
+      if (upTo >= 1) state.done.addRange(1, upTo);
+      state.dirty = true;
+    }
+    return state;
+  });
 }

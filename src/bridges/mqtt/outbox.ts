@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { JournalEntry, JournalOutput } from "../../journal/index.js";
 import type { Clock, TimerHandle } from "../../lib/clock.js";
 import { TokenBucket } from "../../lib/token-bucket.js";
-import { renderRecord } from "./render.js";
+import { type MqttMessage, renderRecord } from "./render.js";
 import type { Topics } from "./topics.js";
 
 export interface OutboxOptions {
@@ -133,25 +133,34 @@ export class Outbox {
   }
 
   #send(client: MqttClient, entry: JournalEntry): void {
-    this.#inflight.add(entry.seq);
+    const { seq } = entry;
+    this.#inflight.add(seq);
     const message = renderRecord(this.#options.topics, entry.record, entry.replayed);
-    if (this.#rewound.delete(entry.seq)) this.resent++;
+    if (this.#rewound.delete(seq)) this.resent++;
     else {
       this.published++;
       if (entry.replayed) this.replayed++;
     }
+    this.#publish(client, seq, message);
+  }
+
+  /**
+   * Apart from #send so that the callback, which lives until the PUBACK, holds the seq and not the
+   * record: records kept that long would outlive the young generation.
+   */
+  #publish(client: MqttClient, seq: number, message: MqttMessage): void {
     client.publish(message.topic, message.payload, { qos: 1, retain: message.retain }, (error) => {
-      if (!this.#inflight.delete(entry.seq)) return;
+      if (!this.#inflight.delete(seq)) return;
       if (error) {
-        this.#rewind(entry.seq);
+        this.#rewind(seq);
         this.#options.logger.debug(
-          { err: error, seq: entry.seq },
+          { err: error, seq },
           "publish failed; it is sent again after reconnecting",
         );
         return;
       }
       this.acknowledged++;
-      this.#options.journal.ack(entry.seq);
+      this.#options.journal.ack(seq);
       this.#schedulePump();
     });
   }
