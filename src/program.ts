@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { payloadJsonSchemas } from "./bridges/mqtt/payloads.js";
-import { hashPassword } from "./bridges/opcua/passwords.js";
 import { announceCheck } from "./camera/announce-check.js";
 import { runSimulator } from "./camera/simulator/command.js";
 import { parseSimulateOptions } from "./camera/simulator/options.js";
@@ -10,6 +9,7 @@ import { loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { createLogger } from "./daemon/logger.js";
 import { runDaemon } from "./daemon/run.js";
+import { hashPassword } from "./lib/passwords.js";
 import { packageVersion } from "./lib/version.js";
 
 /**

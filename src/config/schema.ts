@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HEAP_DEFAULTS } from "../lib/heap.js";
 import { camerasSchema, simulatorSchema } from "./cameras-schema.js";
+import { consoleSchema } from "./console-schema.js";
 import { mqttSchema } from "./mqtt-schema.js";
 import { opcuaSchema } from "./opcua-schema.js";
 import { SECRET_META, type SecretEnvironment, secretSchema } from "./secret.js";
@@ -40,6 +41,7 @@ export function buildConfigSchema(env: SchemaEnvironment = {}) {
         metricsToken: secret()
           .optional()
           .describe("when set, /metrics requires 'Authorization: Bearer <token>'; /healthz stays open"),
+        console: consoleSchema,
       })
       .prefault({})
       .describe("health and metrics endpoint; restarted on reload when changed"),

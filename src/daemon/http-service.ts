@@ -11,8 +11,16 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /** /healthz for probes (systemd, container HEALTHCHECK, load balancers) and /metrics for Prometheus. */
+/** A handler of some paths (the console's): true when it took the request. */
+export type HttpHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+) => Promise<boolean>;
+
 export class HttpService implements Service {
   readonly #context: ServiceContext;
+  readonly #handlers = new Set<HttpHandler>();
   #server: Server | undefined;
   #address = "";
 
@@ -23,6 +31,12 @@ export class HttpService implements Service {
   /** host:port actually bound (port 0 in the config takes a free one). */
   get address(): string {
     return this.#address;
+  }
+
+  /** Adds a handler tried before the 404; returns the function that removes it. */
+  mount(handler: HttpHandler): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
   }
 
   async start(): Promise<void> {
@@ -51,6 +65,7 @@ export class HttpService implements Service {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    for (const handler of this.#handlers) if (await handler(request, response, path)) return;
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();
       return;

@@ -1,3 +1,4 @@
+import { consoleServiceSpec } from "../console/service.js";
 import { camerasServiceSpec, simulatorServiceSpec } from "./camera-services.js";
 import { httpServiceSpec } from "./http-service.js";
 import { loadServiceSpec } from "./load-service.js";
@@ -20,5 +21,6 @@ export function serviceSpecs(): ServiceSpec[] {
     mqttServiceSpec,
     sparkplugServiceSpec,
     opcuaBridgeServiceSpec,
+    consoleServiceSpec,
   ];
 }

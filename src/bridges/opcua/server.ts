@@ -13,9 +13,9 @@ import {
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { Config } from "../../config/schema.js";
+import { verifyPassword } from "../../lib/passwords.js";
 import { certificateFile, certificateGaps, certificatePlan, ensureCertificate } from "./certificate.js";
 import { routeOpcuaLogs } from "./opcua-log.js";
-import { verifyPassword } from "./passwords.js";
 import { roleIds } from "./permissions.js";
 import { listCertificates } from "./trust.js";
 

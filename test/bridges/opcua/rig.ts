@@ -16,9 +16,9 @@ import { type Logger, pino } from "pino";
 import { Registry } from "prom-client";
 import { OpcuaBridge } from "../../../src/bridges/opcua/bridge.js";
 import { ModelStore } from "../../../src/bridges/opcua/model-store.js";
-import { hashPassword } from "../../../src/bridges/opcua/passwords.js";
 import { OpcuaServer } from "../../../src/bridges/opcua/server.js";
 import { buildConfigSchema } from "../../../src/config/schema.js";
+import { hashPassword } from "../../../src/lib/passwords.js";
 import { type RigOptions, startRig } from "../../camera/rig.js";
 import { freePort, tempDir } from "../../support/process.js";
 
