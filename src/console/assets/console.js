@@ -90,7 +90,8 @@ async function act(camera, action, args = {}) {
     `/console/api/cameras/${encodeURIComponent(camera)}/actions/${action}`,
     args,
   );
-  if (ok) notice(`${action} on ${camera}: done`, true);
+  const cycle = answer.data?.cycle;
+  if (ok) notice(`${action} on ${camera}: done${cycle === undefined ? "" : ` (cycle ${cycle})`}`, true);
   else notice(`${action} on ${camera} refused: ${answer.error?.message ?? "unknown error"}`);
 }
 
