@@ -1,7 +1,10 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { subscriber } from "../bridges/mqtt/rig.js";
 import { TestBroker } from "../support/mosquitto.js";
+import { tempDir } from "../support/process.js";
 import { type ConsoleRig, launchBrowser, PASSWORD, startConsoleRig } from "./rig.js";
 
 const broker = new TestBroker();
@@ -125,6 +128,22 @@ describe("the web console in a browser", () => {
     await login(page, "eve");
     // An observer sees, and may do nothing.
     expect(await page.locator("[data-action]").count()).toBe(0);
+    await page.close();
+  });
+
+  it("draws the overview of three cameras for an operator (docs/console.png is this screenshot)", async () => {
+    const { url } = await rig({ base: "con-shot", cameras: 3, rateHz: 2 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(url);
+    await page.locator(".link.up").waitFor();
+    await login(page, "ops");
+    for (const id of ["cam1", "cam2", "cam3"])
+      await page.locator(`[data-camera="${id}"]`, { hasText: "passed #" }).waitFor();
+    await page.locator(`[data-camera="cam1"] [data-action="trigger"]`).waitFor();
+    // CONSOLE_SCREENSHOT=docs/console.png npx vitest run test/console renews the README's picture.
+    const path = process.env.CONSOLE_SCREENSHOT ?? join(tempDir("console-shot-"), "console.png");
+    await page.screenshot({ path });
+    expect(statSync(path).size).toBeGreaterThan(10_000);
     await page.close();
   });
 });

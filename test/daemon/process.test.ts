@@ -73,6 +73,7 @@ describe("the daemon process", () => {
           healthy: true,
           detail: expect.stringMatching(/^Sparkplug born on mqtt:\/\/127\.0\.0\.1:\d+ \(bdSeq \d+\)$/),
         },
+        console: { healthy: true, detail: `http://127.0.0.1:${port}/console/, 0 open` },
       },
     });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
