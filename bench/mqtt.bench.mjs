@@ -182,7 +182,7 @@ export function syntheticReport(camera, cycle) {
  * The bridge fed directly: `cameras` sources each keep up to 64 lossless reports unkept (a camera's
  * window), or emit lossy ones at `ratePerSecond` in all. Latency is from hand-over to receipt.
  */
-export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fsync = true }) {
+export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fsync = true, attach }) {
   const base = `cap${Math.floor(Math.random() * 1e6)}`;
   const config = buildConfigSchema().parse({
     cameras: { discovery: { enabled: false } },
@@ -191,6 +191,8 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   const journal = openJournal(fsync);
   const events = new EventBus(() => {});
   const hub = { events, cameras: [], io: () => [], command: async () => ({}), session: () => undefined };
+  // Another consumer of the same events (the console's bench), started before and stopped after.
+  const detach = attach ? await attach(events) : undefined;
   const keep = (report) => journal.append(reportRecord(report));
   const sentAt = new Map();
   const latencies = [];
@@ -255,6 +257,7 @@ export async function bridgeCapacity(url, { lossless, seconds, ratePerSecond, fs
   await bridge.stop();
   journal.close();
   await sub.endAsync(true);
+  await detach?.();
   return { rate, latencies };
 }
 

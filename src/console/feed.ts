@@ -40,6 +40,13 @@ const MAX_DATUMS = 40;
 /** A client this far behind is cut off; its page reconnects and starts again from a snapshot. */
 const MAX_BUFFERED = 1024 * 1024;
 const PING_MS = 15_000;
+/**
+ * Pages get what changed at most this often, in one write each: the report path pays a push per
+ * report, not a write per page, however fast reports come.
+ */
+const FLUSH_MS = 250;
+/** More frames than this waiting for one flush: the pages are told to start again from a snapshot. */
+const MAX_PENDING_FRAMES = 2_000;
 
 function push<T>(list: T[], item: T): void {
   list.push(item);
@@ -66,6 +73,10 @@ export class ConsoleFeed {
   readonly #views = new Map<string, CameraView>();
   readonly #images = new Map<string, CameraImage>();
   readonly #clients = new Set<ServerResponse>();
+  /** Reports since the last flush, per camera, the newest KEEP of them. */
+  readonly #fresh = new Map<string, Report[]>();
+  #frames: string[] = [];
+  #flushTimer: TimerHandle | undefined;
   #ping: TimerHandle | undefined;
   /** Pages cut off for falling behind. */
   cutOff = 0;
@@ -90,6 +101,8 @@ export class ConsoleFeed {
   stop(): void {
     this.#clock.clearTimeout(this.#ping);
     this.#ping = undefined;
+    this.#clock.clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     for (const client of this.#clients) client.end();
     this.#clients.clear();
   }
@@ -114,10 +127,42 @@ export class ConsoleFeed {
     this.#send(response, "snapshot", snapshot);
   }
 
+  /** Queues an event for every page, sent with the next flush. */
   broadcast(type: string, data: unknown): void {
     if (this.#clients.size === 0) return;
-    const frame = `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const client of this.#clients) this.#write(client, frame);
+    if (this.#frames.length < MAX_PENDING_FRAMES)
+      this.#frames.push(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    else if (this.#frames.length === MAX_PENDING_FRAMES) this.#frames.push("event: reload\ndata: {}\n\n");
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer) return;
+    this.#flushTimer = this.#clock.setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    }, FLUSH_MS);
+  }
+
+  #flush(): void {
+    for (const [camera, reports] of this.#fresh) {
+      const view = this.#views.get(camera);
+      if (!view) continue;
+      const shown = reports.map(reportView);
+      for (const report of shown) push(view.reports, report);
+      if (this.#clients.size > 0 && this.#frames.length < MAX_PENDING_FRAMES)
+        this.#frames.push(
+          `event: reports\ndata: ${JSON.stringify({ camera, reports: shown, history: view.history })}\n\n`,
+        );
+    }
+    this.#fresh.clear();
+    const frames = this.#frames;
+    this.#frames = [];
+    if (frames.length === 0) return;
+    // A reload drops what was queued before it: the page starts again from a snapshot anyway.
+    const reload = frames.at(-1)?.startsWith("event: reload") ? frames.at(-1) : undefined;
+    const text = reload ?? frames.join("");
+    for (const client of this.#clients) this.#write(client, text);
   }
 
   readonly onEvent = (event: CameraEvent): void => {
@@ -132,10 +177,11 @@ export class ConsoleFeed {
       case "report": {
         const view = this.#views.get(event.report.cameraId);
         if (!view) return;
-        const shown = reportView(event.report);
-        push(view.reports, shown);
         this.#count(view, event.report);
-        this.broadcast("report", { camera: view.state.id, report: shown, history: view.history });
+        const fresh = this.#fresh.get(view.state.id);
+        if (fresh) push(fresh, event.report);
+        else this.#fresh.set(view.state.id, [event.report]);
+        this.#scheduleFlush();
         return;
       }
       case "gap": {

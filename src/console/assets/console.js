@@ -363,8 +363,8 @@ function connect() {
     list.push(item);
     if (list.length > 20) list.splice(0, list.length - 20);
   };
-  onCamera("report", (cam, d) => {
-    keep(cam.reports, d.report);
+  onCamera("reports", (cam, d) => {
+    for (const report of d.reports) keep(cam.reports, report);
     cam.history = d.history;
   });
   onCamera("gap", (cam, d) => keep(cam.gaps, d.gap));
@@ -375,6 +375,8 @@ function connect() {
   onCamera("image", (cam, d) => {
     cam.image = d.image;
   });
+  // The daemon could not keep this page up to date: start again from a snapshot.
+  events.addEventListener("reload", () => reconnect());
   events.addEventListener("daemon", (e) => {
     state.daemon = JSON.parse(e.data);
     schedule();
