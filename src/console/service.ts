@@ -1,12 +1,16 @@
 import { Counter, Gauge } from "prom-client";
 import type { CamerasService } from "../daemon/camera-services.js";
 import type { HttpService } from "../daemon/http-service.js";
+import type { JournalService } from "../daemon/mqtt-services.js";
 import type { Service, ServiceContext, ServiceHealth, ServiceSpec } from "../daemon/service.js";
 import { packageVersion } from "../lib/version.js";
 import { Assets } from "./assets.js";
 import { ConsoleFeed } from "./feed.js";
 import { ConsoleRoutes } from "./routes.js";
 import { Sessions } from "./sessions.js";
+
+const REFUSED = "smartcam_console_refused_total";
+const CLIENTS = "smartcam_console_clients";
 
 /** The web console at /console/ on the HTTP endpoint: built from the daemon's cameras and health. */
 export class ConsoleService implements Service {
@@ -22,20 +26,20 @@ export class ConsoleService implements Service {
   }
 
   async start(): Promise<void> {
-    const { context } = { context: this.#context };
+    const context = this.#context;
     const http = context.lookup<HttpService>("http");
     const cameras = context.lookup<CamerasService>("cameras");
     if (!http || !cameras) throw new Error("the console needs the HTTP endpoint and the cameras");
     const hub = cameras.hub;
     const refused = new Counter({
-      name: "smartcam_console_refused_total",
+      name: REFUSED,
       help: "Console requests refused, by why (bad input, unauthenticated, CSRF, not allowed...)",
       labelNames: ["reason"],
       registers: [context.metrics],
     });
     const feed = this.feed;
     new Gauge({
-      name: "smartcam_console_clients",
+      name: CLIENTS,
       help: "Open console pages (live event streams)",
       registers: [context.metrics],
       collect() {
@@ -44,13 +48,32 @@ export class ConsoleService implements Service {
     });
     const startedAt = context.clock.now();
     const version = packageVersion();
+    const journal = context.lookup<JournalService>("journal")?.journal;
+    const daemon = () => ({
+      version,
+      startedAt,
+      now: context.clock.now(),
+      health: context.healthReport(),
+      ...(journal
+        ? {
+            journal: {
+              records: journal.count,
+              bytes: journal.bytes,
+              maxBytes: journal.maxBytes,
+              outputs: Object.fromEntries(
+                journal.outputs.map((name) => [name, journal.output(name).figures()]),
+              ),
+            },
+          }
+        : {}),
+    });
     const routes = new ConsoleRoutes({
       config: context.config,
       hub,
       feed,
       sessions: new Sessions(context.config.http.console, context.clock),
       assets: new Assets(),
-      daemon: () => ({ version, startedAt, now: context.clock.now(), health: context.healthReport() }),
+      daemon,
       refused: (reason) => refused.inc({ reason }),
     });
     feed.start(hub.cameras);
@@ -84,6 +107,8 @@ export class ConsoleService implements Service {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.feed.stop();
+    // A restarted console (a reload that changed http) registers them again.
+    for (const name of [REFUSED, CLIENTS]) this.#context.metrics.removeSingleMetric(name);
   }
 
   health(): ServiceHealth {
@@ -95,7 +120,7 @@ export class ConsoleService implements Service {
 
 export const consoleServiceSpec: ServiceSpec = {
   name: "console",
-  dependsOn: ["http", "cameras"],
+  dependsOn: ["http", "cameras", "journal"],
   configKeys: ["http", "mqtt.commands"],
   enabled: (config) => config.http.enabled && config.http.console.enabled,
   create: (context) => new ConsoleService(context),

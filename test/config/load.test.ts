@@ -29,7 +29,13 @@ function issuesOf(run: () => unknown): { path: string; message: string }[] {
 describe("loadConfig", () => {
   it("gives the documented defaults when nothing is set", () => {
     const config = loadConfig({ env: {} });
-    expect(config.http).toEqual({ enabled: true, host: "127.0.0.1", port: 9180 });
+    expect(config.http).toEqual({
+      enabled: true,
+      host: "127.0.0.1",
+      port: 9180,
+      // Read-only: no users, no login, no action.
+      console: { enabled: true, users: [], sessionIdleMs: 8 * 3_600_000, maxClients: 100 },
+    });
     expect(config.log.level).toBe("info");
     expect(config.daemon).toEqual({
       stateDirectory: "state",

@@ -52,6 +52,9 @@ describe("the web console in a browser", () => {
     for (const id of ["cam1", "cam2"])
       await page.locator(`[data-camera="${id}"] .availability.online`).waitFor();
     await page.locator("[data-daemon]", { hasText: "MQTT connected" }).waitFor();
+    await page
+      .locator("[data-daemon]", { hasText: /journal → mqtt\d+ pending, \d+ delivered, 0 dropped, 0 lost/ })
+      .waitFor();
     expect(await page.textContent("#who")).toBe("read-only");
     expect(await page.isVisible("#login")).toBe(false);
     expect(await page.locator("button:visible").count()).toBe(0);

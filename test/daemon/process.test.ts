@@ -149,7 +149,8 @@ describe("the daemon process", () => {
     );
     daemon.child.kill("SIGHUP");
     const applied = await daemon.waitFor(isMsg("reload applied"));
-    expect(applied.restarted).toEqual(["http"]);
+    // The console serves on the HTTP endpoint: it restarts with it.
+    expect(applied.restarted).toEqual(["http", "console"]);
     expect((await healthz(portB)).status).toBe(200);
     await expect(fetch(`http://127.0.0.1:${portA}/healthz`)).rejects.toThrow();
     const warning = await daemon.waitFor(

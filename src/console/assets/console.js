@@ -99,7 +99,20 @@ function actionButtons(cam) {
   if (state.session.mode !== "signed-in") return null;
   const buttons = state.offered
     .filter((a) => a !== "ioWrite")
-    .map((a) => h("button", { "data-action": a, onclick: () => act(cam.state.id, a) }, a));
+    .map((a) => {
+      // Offered to the role but not in this camera's allow-list: shown dim; the daemon says why on a click.
+      const allowed = cam.actions?.includes(a) ?? false;
+      return h(
+        "button",
+        {
+          "data-action": a,
+          class: allowed ? undefined : "not-allowed",
+          title: allowed ? undefined : `not in the allow-list of ${cam.state.id}`,
+          onclick: () => act(cam.state.id, a),
+        },
+        a,
+      );
+    });
   return buttons.length ? h("div", { class: "actions" }, buttons) : null;
 }
 
@@ -162,6 +175,14 @@ function daemonCard() {
         h("span", { class: s.healthy ? "" : "bad" }, s.detail ?? (s.healthy ? "ok" : "unhealthy")),
       ]),
     ),
+    d.journal
+      ? facts(
+          Object.entries(d.journal.outputs).map(([name, f]) => [
+            `journal → ${name}`,
+            `${f.pending} pending, ${f.delivered} delivered, ${f.dropped} dropped, ${f.lost} lost`,
+          ]),
+        )
+      : null,
   );
 }
 
