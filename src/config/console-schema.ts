@@ -1,26 +1,16 @@
 import { z } from "zod";
-import { OPCUA_ROLES } from "./opcua-schema.js";
+import { OPCUA_ROLES, userSchema } from "./opcua-schema.js";
 import type { Config } from "./schema.js";
 
 /** The console's roles are OPC UA's ladder: each role includes the ones before it. */
 export const CONSOLE_ROLES = OPCUA_ROLES;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
-const PASSWORD_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/;
-
-const consoleUser = z.strictObject({
-  name: z.string().min(1).max(64),
-  passwordHash: z
-    .string()
-    .regex(PASSWORD_HASH, "a hash made by 'smartcam-bridge opcua-hash-password', never a plain password"),
-  role: z.enum(CONSOLE_ROLES),
-});
-
 export const consoleSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("serve the web console at /console/ on the HTTP endpoint"),
     users: z
-      .array(consoleUser)
+      .array(userSchema)
       .default([])
       .refine((users) => new Set(users.map((u) => u.name)).size === users.length, "user names must be unique")
       .describe(

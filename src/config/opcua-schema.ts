@@ -9,7 +9,8 @@ export type OpcuaRole = (typeof OPCUA_ROLES)[number];
 
 const PASSWORD_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/;
 
-const userSchema = z.strictObject({
+/** A user who logs in with a password: OPC UA's and the web console's. */
+export const userSchema = z.strictObject({
   name: z.string().min(1).max(64),
   passwordHash: z
     .string()

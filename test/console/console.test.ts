@@ -97,7 +97,7 @@ describe("the web console in a browser", () => {
     }
   });
 
-  it("lets an operator trigger and shows the trigger's report; a refused action and a bad login say why", async () => {
+  it("lets an operator trigger (its report appears) and snap (its image appears); a refused action and a bad login say why", async () => {
     const { url } = await rig({
       base: "con-op",
       cameras: 1,
@@ -120,6 +120,16 @@ describe("the web console in a browser", () => {
     await page
       .locator("[data-camera-page=cam1] [data-report] td:first-child", { hasText: new RegExp(`^${cycle}$`) })
       .waitFor();
+    // A snap's image is shown as the camera's last image (raw pixels made a PNG by the daemon).
+    await page.click('[data-camera-page=cam1] [data-action="snap"]');
+    await page.locator("#notice", { hasText: "snap on cam1: done" }).waitFor();
+    const thumb = page.locator("[data-camera-page=cam1] img.thumb");
+    await thumb.waitFor();
+    await expect
+      .poll(() =>
+        thumb.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth),
+      )
+      .toBeGreaterThan(0);
     // Offered to an operator, but not in this camera's allow-list: the camera is never asked.
     await page.click('[data-camera-page=cam1] [data-action="stop"]');
     await page
