@@ -39,6 +39,7 @@ describe("smartcam-bridge CLI", () => {
       host: "0.0.0.0",
       port: 9555,
       metricsToken: "[redacted]",
+      console: { enabled: true, users: [], sessionIdleMs: 8 * 3_600_000, maxClients: 100 },
     });
     expect(effective.log.level).toBe("warn");
     expect(stdout).not.toContain("tok-cli");
