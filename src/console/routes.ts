@@ -20,6 +20,7 @@ export const ACTIONS = {
 type Action = keyof typeof ACTIONS;
 
 const MAX_BODY = 16 * 1024;
+const MAX_LOGINS_AT_ONCE = 4;
 const loginBody = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1_024) });
 
 export interface RoutesOptions {
@@ -87,6 +88,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 /** The web console's HTTP side: its page and assets, its state and live events, login and actions. */
 export class ConsoleRoutes {
   readonly #o: RoutesOptions;
+  #verifying = 0;
 
   constructor(options: RoutesOptions) {
     this.#o = options;
@@ -169,7 +171,13 @@ export class ConsoleRoutes {
       throw new HttpError(403, "READ_ONLY", "the console is read-only: no users are configured");
     const body = loginBody.safeParse(await readJson(request));
     if (!body.success) throw new HttpError(400, "BAD_REQUEST", "give a name and a password");
-    const session = await this.#o.sessions.login(body.data.name, body.data.password);
+    // Each login costs a scrypt hash: a flood of them must not take the daemon's CPU.
+    if (this.#verifying >= MAX_LOGINS_AT_ONCE)
+      throw new HttpError(429, "BUSY", "too many logins at once; try again");
+    this.#verifying++;
+    const session = await this.#o.sessions
+      .login(body.data.name, body.data.password)
+      .finally(() => this.#verifying--);
     if (!session) throw new HttpError(401, "BAD_LOGIN", "wrong name or password");
     json(response, 200, this.#who(session), { "set-cookie": this.#o.sessions.cookie(session) });
   }

@@ -106,6 +106,16 @@ describe("the console's HTTP side", () => {
     expect(metrics).toMatch(/smartcam_console_refused_total\{reason="TOO_LARGE"\} 1/);
   });
 
+  it("checks at most four logins at once: a flood is refused 429, and a login after it works", async () => {
+    const flood = await Promise.all(
+      Array.from({ length: 40 }, () => post("login", JSON.stringify({ name: "ops", password: "wrong" }))),
+    );
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 429 || s === 401)).toBe(true);
+    await login();
+  });
+
   it("serves its page and assets from the package, under 250 kB gzipped, with a strict content policy", async () => {
     let total = 0;
     for (const path of ["", "assets/console.js", "assets/console.css"]) {
