@@ -35,9 +35,19 @@ export function rawToPng(image: CameraImage): Buffer | undefined {
   ]);
 }
 
+/** Images already made PNG: every page that shows a camera's last image asks for it. */
+const made = new WeakMap<CameraImage, { type: string; data: Buffer } | undefined>();
+
 /** The camera's last image as a browser shows it, or undefined when there is none it can show. */
 export function imageFile(image: CameraImage | undefined): { type: string; data: Buffer } | undefined {
   if (!image) return undefined;
+  if (made.has(image)) return made.get(image);
+  const file = toFile(image);
+  made.set(image, file);
+  return file;
+}
+
+function toFile(image: CameraImage): { type: string; data: Buffer } | undefined {
   if (image.format === "jpeg") return { type: "image/jpeg", data: Buffer.from(image.data) };
   if (image.format === "png") return { type: "image/png", data: Buffer.from(image.data) };
   const png = rawToPng(image);

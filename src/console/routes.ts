@@ -44,6 +44,15 @@ class HttpError extends Error {
   }
 }
 
+/** A path segment as text; a malformed escape is the client's error, not the daemon's. */
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, "BAD_REQUEST", "malformed escape in the path");
+  }
+}
+
 const SECURITY_HEADERS = {
   "content-security-policy":
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -135,7 +144,7 @@ export class ConsoleRoutes {
     }
     const image = /^\/console\/api\/cameras\/([^/]+)\/image$/.exec(path);
     if (get && image) {
-      const file = imageFile(this.#o.feed.image(decodeURIComponent(image[1] as string)));
+      const file = imageFile(this.#o.feed.image(segment(image[1] as string)));
       if (!file) throw new HttpError(404, "NOT_FOUND", "no image of this camera yet");
       response
         .writeHead(200, { "content-type": file.type, "cache-control": "no-store", ...SECURITY_HEADERS })
@@ -163,7 +172,7 @@ export class ConsoleRoutes {
     }
     const action = /^\/console\/api\/cameras\/([^/]+)\/actions\/([A-Za-z]+)$/.exec(path);
     if (!action) throw new HttpError(404, "NOT_FOUND", "no such action");
-    await this.#act(request, response, session, decodeURIComponent(action[1] as string), action[2] as string);
+    await this.#act(request, response, session, segment(action[1] as string), action[2] as string);
   }
 
   async #login(request: IncomingMessage, response: ServerResponse): Promise<void> {

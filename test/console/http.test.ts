@@ -93,6 +93,8 @@ describe("the console's HTTP side", () => {
     expect((await post("cameras/cam1/actions/trigger", "x".repeat(20_000), auth)).status).toBe(413);
     expect((await post("cameras/cam1/actions/reboot", "{}", auth)).status).toBe(404);
     expect((await post("cameras/nope/actions/trigger", "{}", auth)).status).toBe(404);
+    expect((await post("cameras/%E0%A4%A/actions/trigger", "{}", auth)).status).toBe(400);
+    expect((await fetch(api("cameras/%E0%A4%A/image"))).status).toBe(400);
     const ok = await post("cameras/cam1/actions/trigger", "{}", auth);
     expect(ok, JSON.stringify(ok.body)).toMatchObject({ status: 200 });
     const observer = await login("eve");
