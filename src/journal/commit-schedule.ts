@@ -33,7 +33,11 @@ export class CommitSchedule {
     const hold = this.#lastBatch > 1 ? Math.min(this.#groupCommitMs, this.#lastCommitTook) : 0;
     const wait = this.#lastCommit + hold - performance.now();
     if (wait <= 0) setImmediate(() => this.#flush());
-    else setTimeout(() => this.#flush(), Math.ceil(wait));
+    // The commit runs after the next poll for I/O, never in the timers phase itself: under load
+    // (commits that outlast the hold, appends re-arming the timer as each commit resolves them)
+    // commits ran one after another within one timers phase, and no socket was read for up to a
+    // second while appends went on (bench/README.md).
+    else setTimeout(() => setImmediate(() => this.#flush()), Math.ceil(wait));
   }
 
   /** A commit for acknowledgements, within RELEASE_DELAY_MS. */
@@ -41,7 +45,7 @@ export class CommitSchedule {
     if (this.#releaseTimer) return;
     this.#releaseTimer = setTimeout(() => {
       this.#releaseTimer = undefined;
-      this.#flush();
+      setImmediate(() => this.#flush());
     }, RELEASE_DELAY_MS);
     this.#releaseTimer.unref();
   }
