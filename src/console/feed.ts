@@ -48,6 +48,11 @@ const FLUSH_MS = 250;
 /** More frames than this waiting for one flush: the pages are told to start again from a snapshot. */
 const MAX_PENDING_FRAMES = 2_000;
 
+/** One Server-Sent Event. */
+function frame(type: string, data: unknown): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 function push<T>(list: T[], item: T): void {
   list.push(item);
   if (list.length > KEEP) list.splice(0, list.length - KEEP);
@@ -130,8 +135,7 @@ export class ConsoleFeed {
   /** Queues an event for every page, sent with the next flush. */
   broadcast(type: string, data: unknown): void {
     if (this.#clients.size === 0) return;
-    if (this.#frames.length < MAX_PENDING_FRAMES)
-      this.#frames.push(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    if (this.#frames.length < MAX_PENDING_FRAMES) this.#frames.push(frame(type, data));
     else if (this.#frames.length === MAX_PENDING_FRAMES) this.#frames.push("event: reload\ndata: {}\n\n");
     this.#scheduleFlush();
   }
@@ -151,9 +155,7 @@ export class ConsoleFeed {
       const shown = reports.map(reportView);
       for (const report of shown) push(view.reports, report);
       if (this.#clients.size > 0 && this.#frames.length < MAX_PENDING_FRAMES)
-        this.#frames.push(
-          `event: reports\ndata: ${JSON.stringify({ camera, reports: shown, history: view.history })}\n\n`,
-        );
+        this.#frames.push(frame("reports", { camera, reports: shown, history: view.history }));
     }
     this.#fresh.clear();
     const frames = this.#frames;
@@ -166,76 +168,61 @@ export class ConsoleFeed {
   }
 
   readonly onEvent = (event: CameraEvent): void => {
+    if (event.type === "online" || event.type === "offline" || event.type === "state") {
+      this.broadcast("camera", this.#view(event.state));
+      return;
+    }
+    if (event.type === "discovered" || event.type === "changed" || event.type === "lost") return;
+    const camera = event.type === "report" ? event.report.cameraId : event.cameraId;
+    const view = this.#views.get(camera);
+    if (!view) return;
     switch (event.type) {
-      case "online":
-      case "offline":
-      case "state": {
-        const view = this.#view(event.state);
-        this.broadcast("camera", view);
-        return;
-      }
       case "report": {
-        const view = this.#views.get(event.report.cameraId);
-        if (!view) return;
         this.#count(view, event.report);
-        const fresh = this.#fresh.get(view.state.id);
+        const fresh = this.#fresh.get(camera);
         if (fresh) push(fresh, event.report);
-        else this.#fresh.set(view.state.id, [event.report]);
+        else this.#fresh.set(camera, [event.report]);
         this.#scheduleFlush();
         return;
       }
       case "gap": {
-        const view = this.#views.get(event.cameraId);
-        if (!view) return;
-        const gap = {
-          inspection: event.inspection,
-          fromCycle: event.fromCycle,
-          toCycle: event.toCycle ?? null,
-          reason: event.reason,
-          time: this.#clock.now(),
-        };
+        const { inspection, fromCycle, toCycle, reason } = event;
+        const gap = { inspection, fromCycle, toCycle: toCycle ?? null, reason, time: this.#clock.now() };
         push(view.gaps, gap);
-        this.broadcast("gap", { camera: view.state.id, gap });
+        this.broadcast("gap", { camera, gap });
         return;
       }
       case "serial": {
-        const view = this.#views.get(event.cameraId);
-        if (!view) return;
+        const { port, output, raw, error, time } = event;
         const line = {
-          port: event.port,
-          output: event.output,
-          raw: event.raw,
+          port,
+          output,
+          raw,
           fields: event.fields ?? null,
-          ...(event.error === undefined ? {} : { error: event.error }),
-          time: event.time,
+          ...(error === undefined ? {} : { error }),
+          time,
         };
         push(view.serial, line);
-        this.broadcast("serial", { camera: view.state.id, line });
+        this.broadcast("serial", { camera, line });
         return;
       }
       case "io": {
-        const view = this.#views.get(event.cameraId);
-        if (!view) return;
         const point = {
           value: event.value,
           time: event.time,
           kind: event.kind ?? view.io[event.point]?.kind,
         };
         view.io[event.point] = point;
-        this.broadcast("io", { camera: view.state.id, point: event.point, ...point });
+        this.broadcast("io", { camera, point: event.point, ...point });
         return;
       }
       case "image": {
-        const view = this.#views.get(event.cameraId);
-        if (!view) return;
-        this.#images.set(event.cameraId, event.image);
+        this.#images.set(camera, event.image);
         const { format, width, height } = event.image;
         view.image = { format, width, height, time: event.image.time ?? this.#clock.now() };
-        this.broadcast("image", { camera: view.state.id, image: view.image });
+        this.broadcast("image", { camera, image: view.image });
         return;
       }
-      default:
-        return;
     }
   };
 
@@ -272,7 +259,7 @@ export class ConsoleFeed {
   }
 
   #send(client: ServerResponse, type: string, data: unknown): void {
-    this.#write(client, `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.#write(client, frame(type, data));
   }
 
   #write(client: ServerResponse, frame: string): void {

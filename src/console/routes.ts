@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { allowedCommands } from "../bridges/allow-list.js";
-import { COMMAND_ARGS } from "../bridges/mqtt/command-schemas.js";
+import { COMMAND_ARGS } from "../bridges/command-schemas.js";
 import { CameraError, type CameraHub, type CommandName } from "../camera/index.js";
 import type { Config } from "../config/schema.js";
 import type { Assets } from "./assets.js";

@@ -79,16 +79,11 @@ export class ConsoleService implements Service {
     feed.start(hub.cameras);
     this.#unsubscribe = hub.events.subscribe(feed.onEvent);
     // The daemon's health changes without a camera event: pages get it every few seconds.
-    const tick = context.clock.setInterval(
-      () =>
-        feed.broadcast("daemon", {
-          version,
-          startedAt,
-          now: context.clock.now(),
-          health: context.healthReport(),
-        }),
-      2_000,
-    );
+    const tick = context.clock.setInterval(() => {
+      // The same picture as the snapshot's, and only for open pages: the health report and the
+      // journal's figures (a query per output) cost nothing while nobody looks.
+      if (feed.clients > 0) feed.broadcast("daemon", daemon());
+    }, 2_000);
     const unmount = http.mount((request, response, path) => routes.handle(request, response, path));
     this.#unmount = () => {
       context.clock.clearInterval(tick);

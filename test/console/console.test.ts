@@ -55,6 +55,12 @@ describe("the web console in a browser", () => {
     await page
       .locator("[data-daemon]", { hasText: /journal → mqtt\d+ pending, \d+ delivered, 0 dropped, 0 lost/ })
       .waitFor();
+    // Still there after the daemon's next live update (which once carried no journal figures).
+    const uptime = await page.locator("[data-daemon] h2 small").textContent();
+    await page.locator("[data-daemon] h2 small", { hasNotText: uptime ?? "" }).waitFor();
+    await page
+      .locator("[data-daemon]", { hasText: /journal → mqtt\d+ pending, \d+ delivered, 0 dropped, 0 lost/ })
+      .waitFor();
     expect(await page.textContent("#who")).toBe("read-only");
     expect(await page.isVisible("#login")).toBe(false);
     expect(await page.locator("button:visible").count()).toBe(0);

@@ -5,7 +5,7 @@ import { CameraError, type CameraHub, type CameraImage, type CommandName } from 
 import type { Clock } from "../../lib/clock.js";
 import { FirstOfKind } from "../../lib/first-of-kind.js";
 import { allowedCommands } from "../allow-list.js";
-import { COMMAND_ARGS, isCommandName, transactionSchema } from "./command-schemas.js";
+import { COMMAND_ARGS, isCommandName, transactionSchema } from "../command-schemas.js";
 import type { MqttConfig } from "./connection.js";
 import { reportPayload } from "./payloads.js";
 import type { Topics } from "./topics.js";

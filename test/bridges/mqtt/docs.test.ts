@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMMAND_ARGS } from "../../../src/bridges/mqtt/command-schemas.js";
+import { COMMAND_ARGS } from "../../../src/bridges/command-schemas.js";
 import { payloadJsonSchemas } from "../../../src/bridges/mqtt/payloads.js";
 import { ROOT } from "../../support/process.js";
 

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import type { CommandName } from "../../camera/index.js";
+import type { CommandName } from "../camera/index.js";
 
 const inspection = z.int().min(0).max(1_000);
 const point = z.string().min(1).max(255);
 const none = z.strictObject({});
 
-/** What each command's payload may hold besides `transaction`. Unknown keys are errors. */
+/** What each command may take, whichever output it comes from (MQTT, the console): unknown keys are errors. */
 export const COMMAND_ARGS = {
   status: none,
   start: none,
